@@ -1,0 +1,126 @@
+"""The report's state machine: the only code that changes a report's status.
+
+    draft ──submit──▶ submitted ──approve──▶ approved
+                         │  ▲
+                  return │  │ submit
+                         ▼  │
+                       returned
+
+Each transition is a keyword-only function, atomic, that locks the report row, checks the current
+status, records who and when, bumps the version and leaves a history row with a reason.
+E-mails and reviewer tools build on these functions; they never assign `status` themselves.
+"""
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from portal.models import Report, ReportStatus
+
+SUBMIT = "submit"
+APPROVE = "approve"
+RETURN = "return"
+
+# transition -> (statuses it may start from, status it leads to)
+TRANSITIONS = {
+    SUBMIT: ({ReportStatus.DRAFT, ReportStatus.RETURNED}, ReportStatus.SUBMITTED),
+    APPROVE: ({ReportStatus.SUBMITTED}, ReportStatus.APPROVED),
+    RETURN: ({ReportStatus.SUBMITTED}, ReportStatus.RETURNED),
+}
+
+
+class TransitionError(ValidationError):
+    """A transition asked from a status that does not allow it."""
+
+
+def allowed_transitions(report):
+    return [name for name, (sources, _target) in TRANSITIONS.items() if report.status in sources]
+
+
+def _transition(report, name, *, reason):
+    sources, target = TRANSITIONS[name]
+    # Lock the row: two reviewers (or a reviewer and the partner) cannot both move it.
+    locked = Report.objects.select_for_update().get(pk=report.pk)
+    if locked.status not in sources:
+        raise TransitionError(
+            _("Impossible de passer de « %(current)s » à « %(target)s ».")
+            % {"current": locked.get_status_display(), "target": ReportStatus(target).label},
+            code="invalid_transition",
+        )
+    locked.status = target
+    locked.version += 1
+    locked._change_reason = reason
+    return locked
+
+
+def _save(report, source):
+    report.full_clean()
+    report.save()
+    # Keep the caller's object in step with the database.
+    for field in (
+        "status",
+        "version",
+        "comment",
+        "submitted_at",
+        "submitted_by_id",
+        "reviewed_at",
+        "reviewed_by_id",
+    ):
+        setattr(source, field, getattr(report, field))
+    return source
+
+
+@transaction.atomic
+def report_submit(*, report, user):
+    """The partner submits its report: it becomes read-only until a reviewer returns it."""
+    locked = _transition(report, SUBMIT, reason="submitted")
+    today = timezone.localdate()
+    deadline = locked.period.deadline_for(locked.partner)
+    if today > deadline:
+        raise TransitionError(
+            _("La période de remise est terminée depuis le %(date)s.") % {"date": deadline},
+            code="deadline_passed",
+        )
+    locked.submitted_at = timezone.now()
+    locked.submitted_by = user
+    return _save(locked, report)
+
+
+@transaction.atomic
+def report_approve(*, report, reviewer):
+    locked = _transition(report, APPROVE, reason="approved")
+    locked.reviewed_at = timezone.now()
+    locked.reviewed_by = reviewer
+    return _save(locked, report)
+
+
+@transaction.atomic
+def report_return(*, report, reviewer, comment):
+    """Send a report back to its partner; the comment says what to fix and is required."""
+    comment = (comment or "").strip()
+    if not comment:
+        raise ValidationError(
+            {"comment": _("Un commentaire est requis pour retourner un rapport.")}
+        )
+    locked = _transition(report, RETURN, reason="returned")
+    locked.comment = comment
+    locked.reviewed_at = timezone.now()
+    locked.reviewed_by = reviewer
+    return _save(locked, report)
+
+
+def record_imported_status(*, report, status, comment):
+    """Set the status a `reports` import gives (migrating past years), without a transition.
+
+    The import saves the report (one history row, reason "import") and sends no e-mail. Only the
+    contract's rule is checked here: a returned report carries the reviewer's comment.
+    """
+    if status not in ReportStatus.values:
+        raise ValidationError(_("Statut inconnu « %(status)s ».") % {"status": status})
+    if status == ReportStatus.RETURNED and not (comment or "").strip():
+        raise ValidationError(_("Le commentaire est requis pour un rapport retourné."))
+    if report.pk is None or report.status != status:
+        report.version = (report.version or 0) + 1 if report.pk else 1
+    report.status = status
+    report.comment = (comment or "").strip()
