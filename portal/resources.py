@@ -277,6 +277,7 @@ class ContractResource(resources.ModelResource):
         except ValidationError as error:
             errors = error.update_error_dict(errors)
         try:
+            self.check_dates(instance, errors)
             self.check_row(instance, row, errors)
         except ValidationError as error:
             errors = error.update_error_dict(errors)
@@ -284,6 +285,12 @@ class ContractResource(resources.ModelResource):
             self.check_duplicate(instance, kwargs.get("row_number"))
         if errors:
             raise ValidationError(errors)
+
+    def check_dates(self, instance, errors):
+        """start ≤ end, named on the `end` column (the database's constraint names no column)."""
+        start, end = getattr(instance, "start", None), getattr(instance, "end", None)
+        if start and end and start > end and not {"start", "end"} & errors.keys():
+            raise ValidationError({"end": _("la fin précède le début")})
 
     def check_row(self, instance, row, errors):
         """Cross-column rules of the contract; raise ValidationError keyed by column."""

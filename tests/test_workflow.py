@@ -1,0 +1,121 @@
+"""The report's state machine: each transition, and its refusal from the wrong state."""
+
+import datetime
+
+import pytest
+from django.contrib.auth import get_user_model
+from django.core.exceptions import ValidationError
+from django.utils import timezone
+
+from portal import workflow
+from portal.models import Extension, ReportStatus
+from tests import factories as f
+
+pytestmark = pytest.mark.django_db
+S = ReportStatus
+
+
+@pytest.fixture
+def setup():
+    user = get_user_model().objects.create_user("marie", password="x")
+    reviewer = get_user_model().objects.create_user("revue", password="x", is_staff=True)
+    today = timezone.localdate()
+    prog = f.programme()
+    period = f.period(
+        prog,
+        "2025-2026",
+        start=datetime.date(2025, 4, 1),
+        end=datetime.date(2026, 3, 31),
+        deadline=today + datetime.timedelta(days=10),
+    )
+    partner = f.partner("ALPHA")
+    return user, reviewer, f.report(partner, period, S.DRAFT)
+
+
+def test_submit_records_who_and_when_and_bumps_the_version(setup):
+    user, _reviewer, report = setup
+
+    workflow.report_submit(report=report, user=user)
+
+    report.refresh_from_db()
+    assert report.status == S.SUBMITTED
+    assert report.submitted_by == user and report.submitted_at is not None
+    assert report.version == 2
+    assert report.history.first().history_change_reason == "submitted"
+
+
+def test_approve_then_nothing_but_approved(setup):
+    user, reviewer, report = setup
+    workflow.report_submit(report=report, user=user)
+
+    workflow.report_approve(report=report, reviewer=reviewer)
+
+    report.refresh_from_db()
+    assert (report.status, report.reviewed_by) == (S.APPROVED, reviewer)
+    for transition in (
+        lambda: workflow.report_submit(report=report, user=user),
+        lambda: workflow.report_approve(report=report, reviewer=reviewer),
+        lambda: workflow.report_return(report=report, reviewer=reviewer, comment="x"),
+    ):
+        with pytest.raises(workflow.TransitionError):
+            transition()
+    report.refresh_from_db()
+    assert report.status == S.APPROVED
+
+
+def test_return_requires_a_comment_and_allows_a_new_submission(setup):
+    user, reviewer, report = setup
+    workflow.report_submit(report=report, user=user)
+
+    with pytest.raises(ValidationError) as error:
+        workflow.report_return(report=report, reviewer=reviewer, comment="   ")
+    assert "commentaire" in str(error.value)
+    report.refresh_from_db()
+    assert report.status == S.SUBMITTED
+
+    workflow.report_return(report=report, reviewer=reviewer, comment="Ventilez les montants.")
+    report.refresh_from_db()
+    assert (report.status, report.comment) == (S.RETURNED, "Ventilez les montants.")
+
+    workflow.report_submit(report=report, user=user)
+    report.refresh_from_db()
+    assert report.status == S.SUBMITTED
+    assert [h.status for h in report.history.order_by("history_date")] == [
+        S.DRAFT,
+        S.SUBMITTED,
+        S.RETURNED,
+        S.SUBMITTED,
+    ]
+
+
+def test_a_draft_cannot_be_approved_or_returned(setup):
+    _user, reviewer, report = setup
+
+    with pytest.raises(workflow.TransitionError):
+        workflow.report_approve(report=report, reviewer=reviewer)
+    with pytest.raises(workflow.TransitionError):
+        workflow.report_return(report=report, reviewer=reviewer, comment="x")
+    assert workflow.allowed_transitions(report) == [workflow.SUBMIT]
+
+
+def test_submission_after_the_deadline_is_refused_unless_extended(setup):
+    user, _reviewer, report = setup
+    period = report.period
+    period.deadline = timezone.localdate() - datetime.timedelta(days=1)
+    period.save()
+
+    with pytest.raises(workflow.TransitionError) as error:
+        workflow.report_submit(report=report, user=user)
+    assert error.value.code == "deadline_passed"
+    report.refresh_from_db()
+    assert report.status == S.DRAFT
+
+    Extension.objects.create(
+        period=period,
+        partner=report.partner,
+        new_deadline=timezone.localdate() + datetime.timedelta(days=5),
+        reason="Panne informatique",
+    )
+    workflow.report_submit(report=report, user=user)
+    report.refresh_from_db()
+    assert report.status == S.SUBMITTED
