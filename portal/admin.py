@@ -7,6 +7,7 @@ the staff review issue). Imports in the admin are all or nothing, like `import_d
 from django.contrib import admin
 from django.utils.translation import gettext_lazy as _
 from import_export.admin import ImportExportModelAdmin
+from import_export.formats.base_formats import CSV, XLSX
 from simple_history.admin import SimpleHistoryAdmin
 
 from portal import resources
@@ -29,9 +30,11 @@ class ContractAdmin(ImportExportModelAdmin):
     """Import/export through the contract's resources; a file with one bad row imports nothing."""
 
     show_full_result_count = False
+    import_formats = [CSV, XLSX]
+    export_formats = [CSV, XLSX]
 
-    def get_import_data_kwargs(self, request, *args, **kwargs):
-        kwargs = super().get_import_data_kwargs(request, *args, **kwargs)
+    def get_import_data_kwargs(self, **kwargs):
+        kwargs = super().get_import_data_kwargs(**kwargs)
         kwargs["use_transactions"] = True
         kwargs["rollback_on_validation_errors"] = True
         return kwargs

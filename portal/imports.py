@@ -149,24 +149,9 @@ def _dataset(header, rows):
 
 
 def check_columns(resource_class, dataset):
-    expected = resource_class.columns()
-    headers = list(dataset.headers or [])
-    missing = [c for c in expected if c not in headers]
-    unknown = [c for c in headers if c not in expected]
-    duplicated = sorted({c for c in headers if headers.count(c) > 1})
-    problems = []
-    if missing:
-        problems.append(_("colonnes manquantes : %(cols)s") % {"cols": ", ".join(missing)})
-    if unknown:
-        problems.append(_("colonnes inconnues : %(cols)s") % {"cols": ", ".join(unknown)})
-    if duplicated:
-        problems.append(_("colonnes en double : %(cols)s") % {"cols": ", ".join(duplicated)})
+    problems = resource_class.header_problems(dataset.headers)
     if problems:
-        raise ImportFileError(
-            "; ".join(problems)
-            + ". "
-            + _("Colonnes attendues : %(cols)s.") % {"cols": ", ".join(expected)}
-        )
+        raise ImportFileError(problems)
 
 
 def import_file(resource_name, path, *, dry_run=False):

@@ -244,7 +244,31 @@ class ContractResource(resources.ModelResource):
     def code_widgets(self):
         return [f.widget for f in self.fields.values() if isinstance(f.widget, CodeWidget)]
 
+    @classmethod
+    def header_problems(cls, headers):
+        """What is wrong with a file's header row, as one sentence (empty when it is right)."""
+        expected = cls.columns()
+        headers = [str(h).strip() for h in headers or []]
+        missing = [c for c in expected if c not in headers]
+        unknown = [c for c in headers if c not in expected]
+        duplicated = sorted({c for c in headers if headers.count(c) > 1})
+        problems = []
+        if missing:
+            problems.append(_("colonnes manquantes : %(cols)s") % {"cols": ", ".join(missing)})
+        if unknown:
+            problems.append(_("colonnes inconnues : %(cols)s") % {"cols": ", ".join(unknown)})
+        if duplicated:
+            problems.append(_("colonnes en double : %(cols)s") % {"cols": ", ".join(duplicated)})
+        if not problems:
+            return ""
+        return "; ".join(problems) + ". " + _("Colonnes attendues : %(cols)s.") % {
+            "cols": ", ".join(expected)
+        }
+
     def before_import(self, dataset, **kwargs):
+        problems = self.header_problems(dataset.headers)
+        if problems:
+            raise ValueError(problems)
         for widget in self.code_widgets():
             widget.reset()
         self.seen_keys = {}
