@@ -33,9 +33,9 @@ migrate: $(VENV)/.installed
 demo: migrate
 	$(BIN)/python manage.py load_demo
 
-# Loads the demo once (re-run `make demo` to refresh it), then serves on 127.0.0.1:$(PORT).
+# Loads the demo once (`make demo` refreshes it), then serves on 127.0.0.1:$(PORT).
 run: migrate messages
-	@if [ ! -f .demo-loaded ]; then $(BIN)/python manage.py load_demo && touch .demo-loaded; fi
+	$(BIN)/python manage.py load_demo --once
 	$(BIN)/python manage.py runserver 127.0.0.1:$(PORT)
 
 test: $(VENV)/.installed-dev messages

@@ -40,7 +40,7 @@ class Programme(models.Model):
         null=True,
         blank=True,
         validators=[MinValueValidator(Decimal("0")), MaxValueValidator(Decimal("1"))],
-        help_text=_("Une fraction : 0,15 pour 15 %."),
+        help_text=_("Une fraction : 0.15 pour 15 %."),
     )
     start = models.DateField(_("début"))
     end = models.DateField(_("fin"))
@@ -158,7 +158,7 @@ class Extension(models.Model):
         blank=True,
         related_name="extensions",
         verbose_name=_("partenaire"),
-        help_text=_("Vide : l'extension vaut pour toute la période."),
+        help_text=_("Laisser vide pour accorder l'extension à tous les partenaires."),
     )
     new_deadline = models.DateField(_("nouvelle date limite"))
     reason = models.CharField(_("motif"), max_length=300)
@@ -183,7 +183,9 @@ class Extension(models.Model):
                 fields=["period"],
                 condition=Q(partner__isnull=True),
                 name="extension_one_per_period",
-                violation_error_message=_("Cette période a déjà une extension générale."),
+                violation_error_message=_(
+                    "Cette période a déjà une extension pour tous les partenaires."
+                ),
             ),
             models.UniqueConstraint(
                 fields=["period", "partner"],
@@ -194,7 +196,7 @@ class Extension(models.Model):
         ]
 
     def __str__(self):
-        scope = self.partner.code if self.partner_id else _("toute la période")
+        scope = self.partner.code if self.partner_id else _("tous les partenaires")
         return f"{self.period} ({scope}) → {self.new_deadline}"
 
     def clean(self):
@@ -279,7 +281,7 @@ class ProjectType(models.TextChoices):
     PRODUCT_DEVELOPMENT = "product_development", _("développement de produit")
     COLLABORATIVE_FUNDAMENTAL = (
         "collaborative_fundamental",
-        _("développement fondamental collaboratif"),
+        _("collaboratif de développement fondamental"),
     )
 
 
@@ -320,7 +322,10 @@ class Project(models.Model):
     )
     start = models.DateField(_("début"))
     end = models.DateField(
-        _("fin"), null=True, blank=True, help_text=_("Vide : toujours en cours.")
+        _("fin"),
+        null=True,
+        blank=True,
+        help_text=_("Laisser vide si le projet est toujours en cours."),
     )
     status = models.CharField(_("statut"), max_length=20, choices=ProjectStatus.choices)
 
@@ -544,7 +549,10 @@ class InvestmentLine(ReportLine):
         _("exécutant"),
         max_length=20,
         choices=Performer.choices,
-        help_text=_("Où l'argent a été dépensé."),
+        help_text=_(
+            "Qui a réalisé la dépense : le partenaire lui-même, une PME québécoise, "
+            "un centre de recherche public ou un autre."
+        ),
     )
 
     history = HistoricalRecords()

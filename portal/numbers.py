@@ -8,6 +8,7 @@ import re
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 CENT = Decimal("0.01")
 # Spaces people and spreadsheets put between thousands: space, no-break space, narrow no-break space.
@@ -44,7 +45,12 @@ def parse_decimal(value, *, places):
     exponent = number.as_tuple().exponent
     if exponent < -places and number != number.quantize(Decimal(1).scaleb(-places)):
         raise ValueError(
-            _("« %(value)s » a plus de %(places)s décimales.") % {"value": value, "places": places}
+            ngettext(
+                "« %(value)s » a plus de %(places)s décimale.",
+                "« %(value)s » a plus de %(places)s décimales.",
+                places,
+            )
+            % {"value": value, "places": places}
         )
     return number.quantize(Decimal(1).scaleb(-places)) if exponent < -places else number
 

@@ -104,7 +104,7 @@ class IntegerWidget(RequiredMixin, widgets.Widget):
     def clean(self, value, row=None, **kwargs):
         if self.empty(value):
             return None
-        number = parse_decimal(value, places=0) if not isinstance(value, int) else value
+        number = value if isinstance(value, int) else parse_decimal(value, places=12)
         if isinstance(number, Decimal) and number != number.to_integral_value():
             raise ValueError(_("« %(value)s » n'est pas un nombre entier.") % {"value": value})
         return int(number)
@@ -261,9 +261,11 @@ class ContractResource(resources.ModelResource):
             problems.append(_("colonnes en double : %(cols)s") % {"cols": ", ".join(duplicated)})
         if not problems:
             return ""
-        return "; ".join(problems) + ". " + _("Colonnes attendues : %(cols)s.") % {
-            "cols": ", ".join(expected)
-        }
+        return (
+            "; ".join(problems)
+            + ". "
+            + _("Colonnes attendues : %(cols)s.") % {"cols": ", ".join(expected)}
+        )
 
     def before_import(self, dataset, **kwargs):
         problems = self.header_problems(dataset.headers)
@@ -334,6 +336,28 @@ class ContractResource(resources.ModelResource):
 
     def natural_key(self, instance):
         return tuple(self.fields[name].get_value(instance) for name in self._meta.import_id_fields)
+
+    # full_clean() options; lines settle uniqueness without a query per row (LineResource).
+    validate_unique = True
+    validate_constraints = True
+
+    def validate_instance(self, instance, import_validation_errors=None, validate_unique=True):
+        errors = dict(import_validation_errors or {})
+        # Foreign keys were resolved from a lookup of existing rows (an unknown code is already an
+        # error on its column): checking that they exist again would cost a query per row.
+        exclude = set(errors) | {
+            f.name for f in self._meta.model._meta.concrete_fields if f.is_relation
+        }
+        try:
+            instance.full_clean(
+                exclude=exclude,
+                validate_unique=self.validate_unique,
+                validate_constraints=self.validate_constraints,
+            )
+        except ValidationError as error:
+            errors = error.update_error_dict(errors)
+        if errors:
+            raise ValidationError(errors)
 
     def snapshot(self, instance):
         concrete = {f.name: f.attname for f in self._meta.model._meta.concrete_fields}
@@ -489,7 +513,9 @@ class PeriodResource(ContractResource):
         if instance.import_extension_reason and not new_deadline:
             raise ValidationError({"extended_deadline": _("requise quand un motif est donné")})
         if new_deadline and instance.deadline and new_deadline <= instance.deadline:
-            raise ValidationError({"extended_deadline": _("doit suivre la date limite (deadline)")})
+            raise ValidationError(
+                {"extended_deadline": _("doit suivre la date limite de la colonne deadline")}
+            )
 
     def after_save_instance(self, instance, row, **kwargs):
         super().after_save_instance(instance, row, **kwargs)
@@ -798,20 +824,11 @@ class LineResource(ContractResource):
     def natural_key(self, instance):
         return self.key_of(instance)
 
-    def validate_instance(self, instance, import_validation_errors=None, validate_unique=True):
-        # Uniqueness is settled without a query per row: existing lines were loaded by report and
-        # duplicates within the file are caught by check_duplicate(). Check constraints mirror the
-        # fields' validators, which full_clean() runs.
-        errors = dict(import_validation_errors or {})
-        exclude = list(errors.keys())
-        if instance.report_id is None:
-            exclude.append("report")  # already reported on the period or partner column
-        try:
-            instance.full_clean(exclude=exclude, validate_unique=False, validate_constraints=False)
-        except ValidationError as error:
-            errors = error.update_error_dict(errors)
-        if errors:
-            raise ValidationError(errors)
+    # Uniqueness is settled without a query per row: existing lines are loaded by report and
+    # duplicates within the file are caught by check_duplicate(). The check constraints mirror
+    # the fields' validators, which full_clean() runs.
+    validate_unique = False
+    validate_constraints = False
 
     def bulk_create(self, using_transactions, dry_run, raise_errors, batch_size=None, result=None):
         if self.create_instances and (using_transactions or not dry_run):

@@ -333,7 +333,10 @@ PSM-NUM,D,2020-04-01,2019-03-31,2020-05-31,,
         code, _, err = run_import("periods", path)
 
         assert code == 1
-        assert "row 1, column extended_deadline: doit suivre la date limite (deadline)" in err
+        assert (
+            "row 1, column extended_deadline: doit suivre la date limite de la colonne deadline"
+            in err
+        )
         assert "row 2, column extension_reason: requis quand la date est prolongée" in err
         assert "row 3, column start: « 01/04/2019 » n'est pas une date AAAA-MM-JJ." in err
         assert "row 4, column end: la fin précède le début" in err

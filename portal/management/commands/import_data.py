@@ -1,5 +1,6 @@
 from django.core.management.base import BaseCommand, CommandError
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from portal.imports import ImportFileError, import_file
 from portal.resources import RESOURCES
@@ -24,7 +25,11 @@ class Command(BaseCommand):
             for error in outcome.errors:
                 self.stderr.write(str(error))
             raise CommandError(
-                _("%(count)s erreur(s) dans %(file)s : rien n'a été importé.")
+                ngettext(
+                    "%(count)s erreur dans %(file)s : rien n'a été importé.",
+                    "%(count)s erreurs dans %(file)s : rien n'a été importé.",
+                    len(outcome.errors),
+                )
                 % {"count": len(outcome.errors), "file": file},
                 returncode=1,
             )
