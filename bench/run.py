@@ -1,6 +1,6 @@
 """Benchmark of the PSM portal at scale on PostgreSQL. See bench/README.md.
 
-    .venv/bin/python bench/run.py                      # full scale (about half an hour)
+    .venv/bin/python bench/run.py                      # full scale (about three minutes)
     .venv/bin/python bench/run.py --partners 200 --projects 2000 --lines 20000 --import-rows 5000
 
 It creates its own database (`psm_bench` by default), migrates it, builds a programme, measures

@@ -18,6 +18,11 @@ from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
 MONEY = {"max_digits": 14, "decimal_places": 2}
+
+
+def english_active():
+    """Whether the page is being shown in English (French is the default and the fallback)."""
+    return (get_language() or "").startswith("en")
 NON_NEGATIVE = [MinValueValidator(Decimal("0"))]
 
 
@@ -70,7 +75,7 @@ class Programme(models.Model):
 
     @property
     def display_name(self):
-        if self.name_en and (get_language() or "").startswith("en"):
+        if self.name_en and english_active():
             return self.name_en
         return self.name
 
@@ -274,7 +279,7 @@ class Sector(models.Model):
 
     @property
     def name(self):
-        return self.name_en if (get_language() or "").startswith("en") else self.name_fr
+        return self.name_en if english_active() else self.name_fr
 
 
 class ProjectType(models.TextChoices):

@@ -40,6 +40,11 @@ from portal.numbers import parse_decimal
 IMPORT_REASON = "import"
 
 
+def chunks(items, size):
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
+
+
 def is_empty(value):
     return value is None or (isinstance(value, str) and value.strip() == "")
 
@@ -744,6 +749,57 @@ class LineResource(ContractResource):
         self.periods = PeriodLookup()
         self.reports = {}
         self.existing = {}
+        self.preload(dataset)
+
+    def preload(self, dataset):
+        """The reports the file names and their lines that the file names too, in a few queries
+        per thousand reports whatever the number of rows. Cells that do not resolve are skipped
+        here: the row checks report them."""
+        projects = self.fields["project"].widget
+        partners = self.fields["partner"].widget
+        for widget in (projects, partners):
+            if widget.cache is None:
+                widget.load()
+        partner_by_pk = {p.pk: p for p in partners.cache.values()}
+        rows = []
+        for row in dataset.dict:
+            project = projects.cache.get(str(row.get("project") or "").strip())
+            partner = partners.cache.get(str(row.get("partner") or "").strip())
+            if project is None or partner is None:
+                continue
+            period = self.periods.get(project.programme_id, str(row.get("period") or "").strip())
+            if period is None:
+                continue
+            rest = tuple(str(row.get(name) or "").strip() for name in self.key_fields)
+            rows.append((period, partner.pk, project.pk, rest))
+        by_period = {}
+        for period, partner_id, _project_id, _rest in rows:
+            by_period.setdefault(period, set()).add(partner_id)
+        for period, partner_ids in by_period.items():
+            for partner_id in partner_ids:
+                self.reports[(period.programme_id, period.label, partner_id)] = None
+            for chunk in chunks(sorted(partner_ids), 1000):
+                for report in Report.objects.filter(period=period, partner_id__in=chunk):
+                    report.period = period  # its programme selected: __str__ costs no query
+                    report.partner = partner_by_pk[report.partner_id]
+                    self.reports[(period.programme_id, period.label, report.partner_id)] = report
+        wanted = set()
+        for period, partner_id, project_id, rest in rows:
+            report = self.reports[(period.programme_id, period.label, partner_id)]
+            if report is not None:
+                wanted.add((report.pk, project_id, *rest))
+        model = self._meta.model
+        names = [f.attname for f in model._meta.concrete_fields]
+        positions = [names.index(n) for n in ("report_id", "project_id", *self.key_fields)]
+        report_ids = sorted({key[0] for key in wanted})
+        reports = {r.pk: r for r in self.reports.values() if r is not None}
+        for chunk in chunks(report_ids, 1000):
+            for values in model.objects.filter(report_id__in=chunk).values_list(*names):
+                key = tuple(values[i] for i in positions)
+                if key in wanted:
+                    line = model.from_db(model.objects.db, names, values)
+                    line.report = reports[key[0]]
+                    self.existing[key] = line
 
     def get_queryset(self):
         return self._meta.model.objects.select_related(
