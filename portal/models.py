@@ -23,6 +23,8 @@ MONEY = {"max_digits": 14, "decimal_places": 2}
 def english_active():
     """Whether the page is being shown in English (French is the default and the fallback)."""
     return (get_language() or "").startswith("en")
+
+
 NON_NEGATIVE = [MinValueValidator(Decimal("0"))]
 
 
