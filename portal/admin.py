@@ -5,12 +5,15 @@ the staff review issue). Imports in the admin are all or nothing, like `import_d
 """
 
 from django.contrib import admin
+from django.core.exceptions import ValidationError
+from django.forms.models import BaseInlineFormSet
 from django.utils.translation import gettext_lazy as _
 from import_export.admin import ImportExportModelAdmin
 from import_export.formats.base_formats import CSV, XLSX
 from simple_history.admin import SimpleHistoryAdmin
 
 from portal import resources
+from portal.imports import ImportFileError, dataset_from_bytes
 from portal.models import (
     Extension,
     InvestmentLine,
@@ -22,16 +25,44 @@ from portal.models import (
     Programme,
     Project,
     Report,
+    ReportStatus,
     Sector,
 )
+
+
+class ContractFileMixin:
+    """Read an uploaded file exactly as `import_data` reads it: same caps, same messages."""
+
+    def is_binary(self):
+        return True
+
+    def get_read_mode(self):
+        return "rb"
+
+    def create_dataset(self, in_stream, **kwargs):
+        return dataset_from_bytes(in_stream, name=f"upload.{self.get_extension()}")
+
+
+class ContractCSV(ContractFileMixin, CSV):
+    pass
+
+
+class ContractXLSX(ContractFileMixin, XLSX):
+    pass
 
 
 class ContractAdmin(ImportExportModelAdmin):
     """Import/export through the contract's resources; a file with one bad row imports nothing."""
 
     show_full_result_count = False
-    import_formats = [CSV, XLSX]
+    import_formats = [ContractCSV, ContractXLSX]
     export_formats = [CSV, XLSX]
+
+    def add_data_read_fail_error_to_form(self, form, e):
+        if isinstance(e, ImportFileError):
+            form.add_error("import_file", str(e))
+        else:
+            super().add_data_read_fail_error_to_form(form, e)
 
     def get_import_data_kwargs(self, **kwargs):
         kwargs = super().get_import_data_kwargs(**kwargs)
@@ -44,9 +75,30 @@ class HistoryContractAdmin(ContractAdmin, SimpleHistoryAdmin):
     pass
 
 
-class PeriodInline(admin.TabularInline):
-    model = Period
+class ParentAwareInlineFormSet(BaseInlineFormSet):
+    """Rows know their parent before it is saved, so model.clean() checks cross-row rules on an
+    add page too; a row whose deletion would strand reported lines cannot be deleted."""
+
+    def _construct_form(self, i, **kwargs):
+        form = super()._construct_form(i, **kwargs)
+        setattr(form.instance, self.fk.name, self.instance)
+        return form
+
+    def clean(self):
+        super().clean()
+        for form in self.deleted_forms:
+            problem = getattr(form.instance, "deletion_problem", lambda: None)()
+            if form.instance.pk and problem:
+                raise ValidationError(problem)
+
+
+class Inline(admin.TabularInline):
+    formset = ParentAwareInlineFormSet
     extra = 0
+
+
+class PeriodInline(Inline):
+    model = Period
     fields = ("label", "start", "end", "deadline", "state")
     show_change_link = True
 
@@ -68,9 +120,8 @@ class ProgrammeAdmin(ContractAdmin):
     inlines = [PeriodInline]
 
 
-class ExtensionInline(admin.TabularInline):
+class ExtensionInline(Inline):
     model = Extension
-    extra = 0
     fields = ("partner", "new_deadline", "reason", "granted_by", "granted_at")
     readonly_fields = ("granted_by", "granted_at")
     autocomplete_fields = ("partner",)
@@ -128,9 +179,8 @@ class PartnerAdmin(HistoryContractAdmin):
     filter_horizontal = ("users",)
 
 
-class ParticipationInline(admin.TabularInline):
+class ParticipationInline(Inline):
     model = Participation
-    extra = 0
     autocomplete_fields = ("partner",)
 
 
@@ -165,9 +215,19 @@ class ParticipationAdmin(ContractAdmin):
     search_fields = ("project__code", "partner__code", "partner__name")
     autocomplete_fields = ("project", "partner")
 
+    def has_delete_permission(self, request, obj=None):
+        # Lines reported by the partner on the project depend on its participation.
+        if obj is not None and obj.deletion_problem():
+            return False
+        return super().has_delete_permission(request, obj)
 
-class LineInline(admin.TabularInline):
-    extra = 0
+    def get_actions(self, request):
+        actions = super().get_actions(request)
+        actions.pop("delete_selected", None)  # one by one, so each deletion is checked
+        return actions
+
+
+class LineInline(Inline):
     autocomplete_fields = ("project",)
 
 
@@ -201,6 +261,17 @@ class ReportAdmin(HistoryContractAdmin):
         "reviewed_by",
     )
     inlines = [InvestmentInline, JobInline, ProductInline]
+
+    def has_delete_permission(self, request, obj=None):
+        # Submitted, returned and approved reports are part of the record: only drafts go.
+        if obj is not None and obj.status != ReportStatus.DRAFT:
+            return False
+        return super().has_delete_permission(request, obj)
+
+    def get_actions(self, request):
+        actions = super().get_actions(request)
+        actions.pop("delete_selected", None)
+        return actions
 
     def get_readonly_fields(self, request, obj=None):
         # A report's partner and period are its identity: set once, at creation.

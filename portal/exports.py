@@ -12,11 +12,11 @@ from decimal import Decimal
 from portal.highlights import FIGURES
 
 FORMATS = ("json", "csv", "xlsx")
-_FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r", "\0")
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r", "\0")
 
 
 def neutralise(value):
-    if isinstance(value, str) and value.startswith(_FORMULA_STARTS):
+    if isinstance(value, str) and value.startswith(FORMULA_STARTS):
         return "'" + value
     return value
 

@@ -62,21 +62,26 @@ def resource_for(name):
 
 
 def read_dataset(path):
-    """A tablib Dataset from a CSV (UTF-8) or XLSX file, headers stripped, size and rows capped."""
+    """A tablib Dataset from a CSV (UTF-8) or XLSX file on disk."""
     path = Path(path)
     if not path.is_file():
         raise ImportFileError(_("Fichier introuvable : %(path)s") % {"path": path})
     size = path.stat().st_size
     if size > settings.IMPORT_MAX_FILE_BYTES:
-        raise ImportFileError(
-            _("Fichier trop gros (%(size)s octets ; maximum %(max)s).")
-            % {"size": size, "max": settings.IMPORT_MAX_FILE_BYTES}
-        )
-    with path.open("rb") as handle:
-        content = handle.read()
+        raise _too_big(size)
+    return dataset_from_bytes(path.read_bytes(), name=path.name)
+
+
+def dataset_from_bytes(content, *, name=""):
+    """A tablib Dataset from the bytes of a CSV or XLSX file: what the command and the admin read.
+
+    Headers are stripped, blank rows skipped, short rows padded (a CSV may omit trailing empty
+    cells); the size, the row count and an XLSX's uncompressed size are capped."""
+    if len(content) > settings.IMPORT_MAX_FILE_BYTES:
+        raise _too_big(len(content))
     if zipfile.is_zipfile(io.BytesIO(content)):
         dataset = _read_xlsx(content)
-    elif path.suffix.lower() in (".xlsx", ".xlsm", ".xls", ".ods"):
+    elif name.lower().endswith((".xlsx", ".xlsm", ".xls", ".ods")):
         raise ImportFileError(_("Ce fichier n'est pas un classeur XLSX lisible."))
     else:
         dataset = _read_csv(content)
@@ -88,6 +93,13 @@ def read_dataset(path):
     return dataset
 
 
+def _too_big(size):
+    return ImportFileError(
+        _("Fichier trop gros (%(size)s octets ; maximum %(max)s).")
+        % {"size": size, "max": settings.IMPORT_MAX_FILE_BYTES}
+    )
+
+
 def _read_csv(content):
     try:
         text = content.decode("utf-8-sig")
@@ -97,54 +109,59 @@ def _read_csv(content):
         ) from None
     if "\x00" in text:
         raise ImportFileError(_("Ce fichier n'est ni un CSV en UTF-8 ni un classeur XLSX."))
-    rows = list(csv.reader(io.StringIO(text, newline="")))
-    rows = [row for row in rows if any(cell.strip() for cell in row)]
+    try:
+        rows = [row for row in csv.reader(io.StringIO(text, newline="")) if _filled(row)]
+    except csv.Error as error:
+        raise ImportFileError(_("Ce CSV est illisible : %(error)s.") % {"error": error}) from None
     if not rows:
         raise ImportFileError(_("Le fichier est vide : il faut au moins la ligne d'en-tête."))
     return _dataset(rows[0], rows[1:])
 
 
+def _filled(row):
+    return any(cell is not None and str(cell).strip() != "" for cell in row)
+
+
 def _read_xlsx(content):
     from openpyxl import load_workbook  # openpyxl uses defusedxml when it is installed
 
-    archive = zipfile.ZipFile(io.BytesIO(content))
-    entries = archive.infolist()
+    try:
+        entries = zipfile.ZipFile(io.BytesIO(content)).infolist()
+    except zipfile.BadZipFile:
+        raise ImportFileError(_("Ce fichier n'est pas un classeur XLSX lisible.")) from None
     if len(entries) > XLSX_MAX_ENTRIES or sum(e.file_size for e in entries) > XLSX_MAX_UNCOMPRESSED:
         raise ImportFileError(_("Ce classeur est anormalement volumineux une fois décompressé."))
     try:
         workbook = load_workbook(io.BytesIO(content), read_only=True, data_only=True)
     except Exception:
         raise ImportFileError(_("Ce fichier n'est pas un classeur XLSX lisible.")) from None
-    sheet = workbook.worksheets[0]
     rows = []
-    for values in sheet.iter_rows(values_only=True):
-        if any(v is not None and str(v).strip() != "" for v in values):
+    for values in workbook.worksheets[0].iter_rows(values_only=True):
+        if _filled(values):
             rows.append(["" if v is None else v for v in values])
         if len(rows) > settings.IMPORT_MAX_ROWS + 1:
             break
     workbook.close()
     if not rows:
         raise ImportFileError(_("Le classeur est vide : il faut au moins la ligne d'en-tête."))
-    header = [str(h).strip() for h in rows[0]]
-    # Trailing empty header cells are formatting, not columns.
-    while header and header[-1] == "":
-        header.pop()
-    return _dataset(
-        header, [row[: len(header)] + [""] * (len(header) - len(row)) for row in rows[1:]]
-    )
+    return _dataset(rows[0], rows[1:])
 
 
 def _dataset(header, rows):
     header = [str(h).strip().lstrip("\ufeff") for h in header]
+    # Trailing empty header cells are formatting, not columns.
+    while header and header[-1] == "":
+        header.pop()
     width = len(header)
+    overlong = [n for n, row in enumerate(rows, 1) if _filled(row[width:])]
+    if overlong:
+        raise ImportFileError(
+            _("Lignes %(rows)s : plus de cellules que les %(width)s colonnes de l'en-tête.")
+            % {"rows": ", ".join(map(str, overlong[:10])), "width": width}
+        )
     dataset = tablib.Dataset(headers=header)
-    for number, row in enumerate(rows, 1):
-        if len(row) != width:
-            raise ImportFileError(
-                _("Ligne %(row)s : %(found)s cellules pour %(width)s colonnes.")
-                % {"row": number, "found": len(row), "width": width}
-            )
-        dataset.append(row)
+    for row in rows:
+        dataset.append(list(row[:width]) + [""] * (width - len(row)))
     return dataset
 
 

@@ -8,7 +8,7 @@ forms, the admin and imports through `full_clean()`). A report's status changes 
 from decimal import Decimal
 
 from django.conf import settings
-from django.core.exceptions import ValidationError
+from django.core.exceptions import ObjectDoesNotExist, ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import F, Q
@@ -18,6 +18,14 @@ from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
 MONEY = {"max_digits": 14, "decimal_places": 2}
+
+
+def related(instance, name):
+    """The related object `name`, saved or not, or None when it is not set."""
+    try:
+        return getattr(instance, name)
+    except ObjectDoesNotExist:
+        return None
 
 
 def english_active():
@@ -207,7 +215,8 @@ class Extension(models.Model):
         return f"{self.period} ({scope}) → {self.new_deadline}"
 
     def clean(self):
-        if self.period_id and self.new_deadline and self.new_deadline <= self.period.deadline:
+        period = related(self, "period")  # on an add page, the period may not be saved yet
+        if period and self.new_deadline and self.new_deadline <= period.deadline:
             raise ValidationError(
                 {"new_deadline": _("La nouvelle date doit suivre la date limite de la période.")}
             )
@@ -353,6 +362,49 @@ class Project(models.Model):
     def __str__(self):
         return f"{self.code} — {self.title}"
 
+    def report_lines(self, partner_id=None):
+        """Querysets of the investment, job and product lines reported on this project."""
+        lines = [self.investments.all(), self.jobs.all(), self.products.all()]
+        if partner_id is not None:
+            lines = [q.filter(report__partner_id=partner_id) for q in lines]
+        return lines
+
+    def has_report_lines(self, partner_id=None):
+        return any(q.exists() for q in self.report_lines(partner_id))
+
+    def clean(self):
+        """Registry changes must not strand lines already reported on the project."""
+        if self.pk is None:
+            return
+        before = (
+            Project.objects.filter(pk=self.pk).values("programme_id", "lead_partner_id").first()
+        )
+        if before is None:
+            return
+        if before["programme_id"] != self.programme_id and self.has_report_lines():
+            raise ValidationError(
+                {
+                    "programme": _(
+                        "Des rapports ont déjà des lignes sur ce projet : "
+                        "il ne peut plus changer de programme."
+                    )
+                }
+            )
+        old_lead = before["lead_partner_id"]
+        if (
+            old_lead != self.lead_partner_id
+            and not self.participations.filter(partner_id=old_lead).exists()
+            and self.has_report_lines(old_lead)
+        ):
+            raise ValidationError(
+                {
+                    "lead_partner": _(
+                        "L'ancien partenaire principal a déclaré des lignes sur ce projet : "
+                        "inscrivez-le d'abord comme participant."
+                    )
+                }
+            )
+
     def has_participant(self, partner_id):
         """The lead partner is always a participant, whether or not a participation row says so."""
         # all() uses prefetched participations when the caller loaded them (imports do).
@@ -388,12 +440,29 @@ class Participation(models.Model):
     def __str__(self):
         return f"{self.project.code} / {self.partner.code} ({self.get_role_display()})"
 
+    def deletion_problem(self):
+        """Why this participation cannot be deleted (lines depend on it), or None."""
+        project = self.project
+        still_participates = (
+            project.lead_partner_id == self.partner_id
+            or project.participations.filter(partner_id=self.partner_id)
+            .exclude(pk=self.pk)
+            .exists()
+        )
+        if not still_participates and project.has_report_lines(self.partner_id):
+            return _(
+                "%(partner)s a déclaré des lignes sur le projet %(project)s : "
+                "sa participation ne peut pas être supprimée."
+            ) % {"partner": self.partner.code, "project": project.code}
+        return None
+
     def clean(self):
+        project = related(self, "project")  # on an add page, the project may not be saved yet
         if (
             self.role == ParticipationRole.LEAD
-            and self.project_id
+            and project
             and self.partner_id
-            and self.project.lead_partner_id != self.partner_id
+            and project.lead_partner_id != self.partner_id
         ):
             raise ValidationError(
                 {
@@ -515,9 +584,10 @@ class ReportLine(models.Model):
         abstract = True
 
     def clean(self):
-        if not (self.report_id and self.project_id):
-            return
-        report, project = self.report, self.project
+        # On an add page the report is not saved yet: check what it will be (partner, period).
+        report, project = related(self, "report"), related(self, "project")
+        if not (report and project and report.period_id and report.partner_id):
+            return  # a missing report, project, period or partner is an error of its own field
         if project.programme_id != report.period.programme_id:
             raise ValidationError(
                 {"project": _("Ce projet n'appartient pas au programme de la période du rapport.")}

@@ -11,39 +11,58 @@ from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
 CENT = Decimal("0.01")
-# Spaces people and spreadsheets put between thousands: space, no-break space, narrow no-break space.
-_GROUP_SPACES = re.compile(r"[ \u00a0\u202f]")
-_PLAIN = re.compile(r"^[+-]?\d+(\.\d+)?$")
+_NOT_A_NUMBER = "« %(value)s » n'est pas un nombre."
+# Thousands grouped by a space, a no-break space or a narrow no-break space: 1 234 567,89.
+_SPACE_GROUPED = re.compile(r"[+-]?\d{1,3}([ \u00a0\u202f]\d{3})+([.,]\d+)?")
+# Thousands grouped by commas, English style: 1,234,567 or 1,234.56.
+_COMMA_GROUPED = re.compile(r"[+-]?\d{1,3}((,\d{3}){2,}(\.\d+)?|,\d{3}\.\d+)")
+# One comma then three digits: 250,000 is a quarter of a million or 250 with three decimals.
+_AMBIGUOUS = re.compile(r"[+-]?\d{1,3},\d{3}")
+_PLAIN = re.compile(r"[+-]?\d+([.,]\d+)?")
+
+
+def _normalise(text):
+    """The number as Python's Decimal reads it, or ValueError for what could be misread."""
+    if _SPACE_GROUPED.fullmatch(text):
+        return re.sub(r"[ \u00a0\u202f]", "", text).replace(",", ".")
+    if _COMMA_GROUPED.fullmatch(text):
+        return text.replace(",", "")
+    if _AMBIGUOUS.fullmatch(text):
+        raise ValueError(
+            _("« %(value)s » est ambigu : écrivez %(whole)s ou %(decimal)s.")
+            % {"value": text, "whole": text.replace(",", ""), "decimal": text[:-1]}
+        )
+    if _PLAIN.fullmatch(text):
+        return text.replace(",", ".")
+    raise ValueError(_(_NOT_A_NUMBER) % {"value": text})
 
 
 def parse_decimal(value, *, places):
-    """Parse `value` into a Decimal with at most `places` decimals; raise ValueError (in French)."""
+    """Parse `value` into a Decimal with at most `places` decimals; raise ValueError (in French).
+
+    Accepted: 1234.56, 1234,56, 1 234,56 (space, no-break or narrow no-break space), 1,234.56.
+    Refused rather than guessed: 250,000 (ambiguous), more decimals than `places`, 1.234,56."""
+    if isinstance(value, bool):
+        raise ValueError(_(_NOT_A_NUMBER) % {"value": value})
     if isinstance(value, Decimal):
         number = value
-    elif isinstance(value, bool):
-        raise ValueError(_("« %(value)s » n'est pas un nombre.") % {"value": value})
     elif isinstance(value, int):
         number = Decimal(value)
     elif isinstance(value, float):
         # Spreadsheet cells arrive as floats: their shortest repr is what the person typed.
+        if value.is_integer():
+            value = int(value)
         number = Decimal(repr(value))
     else:
-        text = _GROUP_SPACES.sub("", str(value).strip())
-        if "," in text and "." in text:
-            # 1,234.56: the comma groups thousands.
-            text = text.replace(",", "")
-        elif text.count(",") == 1:
-            text = text.replace(",", ".")
-        if not _PLAIN.match(text):
-            raise ValueError(_("« %(value)s » n'est pas un nombre.") % {"value": value})
-        number = Decimal(text)
+        number = Decimal(_normalise(str(value).strip()))
     try:
         if not number.is_finite():
-            raise ValueError(_("« %(value)s » n'est pas un nombre.") % {"value": value})
+            raise ValueError(_(_NOT_A_NUMBER) % {"value": value})
     except InvalidOperation:
-        raise ValueError(_("« %(value)s » n'est pas un nombre.") % {"value": value}) from None
-    exponent = number.as_tuple().exponent
-    if exponent < -places and number != number.quantize(Decimal(1).scaleb(-places)):
+        raise ValueError(_(_NOT_A_NUMBER) % {"value": value}) from None
+    if number.as_tuple().exponent < -places:
+        if places == 0:
+            raise ValueError(_("« %(value)s » n'est pas un nombre entier.") % {"value": value})
         raise ValueError(
             ngettext(
                 "« %(value)s » a plus de %(places)s décimale.",
@@ -52,7 +71,7 @@ def parse_decimal(value, *, places):
             )
             % {"value": value, "places": places}
         )
-    return number.quantize(Decimal(1).scaleb(-places)) if exponent < -places else number
+    return number
 
 
 def parse_money(value):

@@ -6,7 +6,6 @@ import costs a constant number of queries per referenced object, not per row.
 """
 
 import datetime
-from decimal import Decimal
 
 from django.core.exceptions import ValidationError
 from django.db.models import Prefetch
@@ -15,6 +14,7 @@ from import_export import fields, resources, widgets
 from simple_history.utils import bulk_create_with_history, bulk_update_with_history
 
 from portal import workflow
+from portal.exports import FORMULA_STARTS, neutralise
 from portal.models import (
     Extension,
     InvestmentCategory,
@@ -69,7 +69,11 @@ class TextWidget(RequiredMixin, widgets.Widget):
     def clean(self, value, row=None, **kwargs):
         if self.empty(value):
             return ""
-        return str(value).strip()
+        text = str(value).strip()
+        # Undo the apostrophe our exports put before a formula-like text (round trips keep it).
+        if text.startswith("'") and text[1:2] and text[1] in FORMULA_STARTS:
+            return text[1:]
+        return text
 
 
 class ChoiceWidget(RequiredMixin, widgets.Widget):
@@ -109,10 +113,7 @@ class IntegerWidget(RequiredMixin, widgets.Widget):
     def clean(self, value, row=None, **kwargs):
         if self.empty(value):
             return None
-        number = value if isinstance(value, int) else parse_decimal(value, places=12)
-        if isinstance(number, Decimal) and number != number.to_integral_value():
-            raise ValueError(_("« %(value)s » n'est pas un nombre entier.") % {"value": value})
-        return int(number)
+        return int(parse_decimal(value, places=0))
 
     def render(self, value, obj=None, **kwargs):
         return "" if value is None else str(value)
@@ -242,6 +243,10 @@ class ContractResource(resources.ModelResource):
 
     def get_export_order(self):
         return tuple(self._meta.fields)
+
+    def export_field(self, field, instance, **kwargs):
+        # A text such as "=HYPERLINK(...)" must reach a spreadsheet as text, never as a formula.
+        return neutralise(super().export_field(field, instance, **kwargs))
 
     def get_import_order(self):
         return tuple(self._meta.fields)
