@@ -537,6 +537,10 @@ class Report(models.Model):
         ordering = ["period", "partner"]
         verbose_name = _("rapport")
         verbose_name_plural = _("rapports")
+        permissions = [
+            ("review_report", _("Peut évaluer les rapports (approuver, retourner)")),
+            ("reopen_report", _("Peut rouvrir un rapport approuvé")),
+        ]
         constraints = [
             models.UniqueConstraint(fields=["partner", "period"], name="report_one_per_period"),
             models.CheckConstraint(
@@ -707,3 +711,75 @@ class ProductLine(ReportLine):
 
     def __str__(self):
         return f"{self.report} / {self.project.code}: {self.name}"
+
+
+class CheckAcknowledgement(models.Model):
+    """A staff member's note that a data-quality warning was looked at (warnings never block)."""
+
+    period = models.ForeignKey(
+        Period, models.CASCADE, related_name="acknowledgements", verbose_name=_("période")
+    )
+    code = models.CharField(_("vérification"), max_length=50)
+    subject = models.CharField(
+        _("objet"),
+        max_length=100,
+        help_text=_("Ce que l'avertissement vise, par exemple report:12 ou project:5."),
+    )
+    comment = models.TextField(_("commentaire"))
+    acknowledged_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("pris en compte par"),
+    )
+    acknowledged_at = models.DateTimeField(_("pris en compte le"), default=timezone.now)
+
+    class Meta:
+        ordering = ["period", "code", "subject"]
+        verbose_name = _("avertissement pris en compte")
+        verbose_name_plural = _("avertissements pris en compte")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["period", "code", "subject"], name="acknowledgement_unique"
+            ),
+            models.CheckConstraint(condition=~Q(comment=""), name="acknowledgement_has_comment"),
+        ]
+
+    def __str__(self):
+        return f"{self.period} {self.code} {self.subject}"
+
+
+class ReminderKind(models.TextChoices):
+    BEFORE = "before", _("avant la date limite")
+    OVERDUE = "overdue", _("en retard")
+
+
+class Reminder(models.Model):
+    """A reminder e-mailed to a partner's users: at most one per partner per day."""
+
+    partner = models.ForeignKey(
+        Partner, models.CASCADE, related_name="reminders", verbose_name=_("partenaire")
+    )
+    period = models.ForeignKey(
+        Period, models.CASCADE, related_name="reminders", verbose_name=_("période")
+    )
+    kind = models.CharField(_("type"), max_length=10, choices=ReminderKind.choices)
+    days = models.IntegerField(
+        _("jours"), help_text=_("Jours avant la date limite (négatif : jours de retard).")
+    )
+    sent_on = models.DateField(_("envoyé le"))
+    sent_at = models.DateTimeField(_("envoyé à"), default=timezone.now)
+    recipients = models.TextField(_("destinataires"))
+
+    class Meta:
+        ordering = ["-sent_at"]
+        verbose_name = _("rappel")
+        verbose_name_plural = _("rappels")
+        constraints = [
+            models.UniqueConstraint(fields=["partner", "sent_on"], name="reminder_one_per_day"),
+        ]
+
+    def __str__(self):
+        return f"{self.partner.code} {self.period} {self.sent_on}"
