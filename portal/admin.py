@@ -4,15 +4,20 @@ Report statuses are read-only here: they change through portal.workflow (review 
 the staff review issue). Imports in the admin are all or nothing, like `import_data`.
 """
 
-from django.contrib import admin
-from django.core.exceptions import ValidationError
+from django import forms
+from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.forms.models import BaseInlineFormSet
+from django.http import Http404, HttpResponseBadRequest
+from django.shortcuts import get_object_or_404, redirect
+from django.template.response import TemplateResponse
+from django.urls import path
 from django.utils.translation import gettext_lazy as _
 from import_export.admin import ImportExportModelAdmin
 from import_export.formats.base_formats import CSV, XLSX
 from simple_history.admin import SimpleHistoryAdmin
 
-from portal import resources
+from portal import checks, resources, review, workflow
 from portal.imports import ImportFileError, dataset_from_bytes
 from portal.models import (
     Extension,
@@ -136,6 +141,48 @@ class PeriodAdmin(ContractAdmin):
     search_fields = ("label", "programme__code")
     inlines = [ExtensionInline]
 
+    def get_urls(self):
+        return [
+            path(
+                "<int:period_id>/checks/",
+                self.admin_site.admin_view(self.checks_view),
+                name="portal_period_checks",
+            ),
+        ] + super().get_urls()
+
+    def checks_view(self, request, period_id):
+        """The period's data-quality warnings, with links; staff acknowledge one with a comment."""
+        if not request.user.has_perm("portal.view_report"):
+            raise PermissionDenied
+        period = get_object_or_404(Period.objects.select_related("programme"), pk=period_id)
+        if request.method == "POST":
+            if not request.user.has_perm("portal.add_checkacknowledgement"):
+                raise PermissionDenied
+            try:
+                checks.acknowledge(
+                    period=period,
+                    code=request.POST.get("code", ""),
+                    subject=request.POST.get("subject", ""),
+                    user=request.user,
+                    comment=request.POST.get("comment", ""),
+                )
+            except ValidationError as error:
+                self.message_user(request, " ".join(error.messages), messages.ERROR)
+            else:
+                self.message_user(request, _("Avertissement pris en compte."), messages.SUCCESS)
+            return redirect("admin:portal_period_checks", period.pk)
+        findings = checks.findings_for_period(period)
+        context = {
+            **self.admin_site.each_context(request),
+            "title": _("Vérifications — %(period)s") % {"period": period},
+            "opts": self.opts,
+            "period": period,
+            "findings": findings,
+            "labels": {code: label for code, (label, _check) in checks.CHECKS.items()},
+            "can_acknowledge": request.user.has_perm("portal.add_checkacknowledgement"),
+        }
+        return TemplateResponse(request, "admin/portal/period/checks.html", context)
+
     def save_formset(self, request, form, formset, change):
         # Who granted an extension is the staff member who saved it.
         for extension in formset.save(commit=False):
@@ -228,6 +275,17 @@ class ParticipationAdmin(ContractAdmin):
 
 
 class LineInline(Inline):
+    """A report's lines, editable only while the partner holds the report."""
+
+    def has_add_permission(self, request, obj=None):
+        return (obj is None or obj.lines_editable) and super().has_add_permission(request, obj)
+
+    def has_change_permission(self, request, obj=None):
+        return (obj is None or obj.lines_editable) and super().has_change_permission(request, obj)
+
+    def has_delete_permission(self, request, obj=None):
+        return (obj is None or obj.lines_editable) and super().has_delete_permission(request, obj)
+
     autocomplete_fields = ("project",)
 
 
@@ -244,12 +302,46 @@ class ProductInline(LineInline):
     autocomplete_fields = ("project", "sector")
 
 
+class SectorFilter(admin.SimpleListFilter):
+    """Reports of partners taking part in a project of the sector."""
+
+    title = _("secteur")
+    parameter_name = "sector"
+
+    def lookups(self, request, model_admin):
+        return [(s.code, s.name) for s in Sector.objects.all()]
+
+    def queryset(self, request, queryset):
+        if not self.value():
+            return queryset
+        projects = Project.objects.filter(sector__code=self.value())
+        return queryset.filter(partner__in=Partner.objects.participating_in(projects))
+
+
+class ReturnForm(forms.Form):
+    comment = forms.CharField(
+        label=_("Commentaire pour le partenaire"),
+        widget=forms.Textarea(attrs={"rows": 4, "cols": 80}),
+        help_text=_("Ce qu'il faut corriger. Le partenaire le reçoit par courriel."),
+    )
+
+
 @admin.register(Report)
 class ReportAdmin(HistoryContractAdmin):
+    """The review queue (counts, filters, bulk approve and return) and the review page."""
+
     resource_classes = [resources.ReportResource]
-    list_display = ("partner", "period", "status", "submitted_at", "reviewed_at", "version")
-    list_filter = ("status", "period__programme", "period", "partner__kind")
-    list_select_related = ("partner", "period__programme")
+    list_display = (
+        "partner",
+        "period",
+        "status",
+        "submitted_at",
+        "reviewed_at",
+        "reviewed_by",
+        "version",
+    )
+    list_filter = ("status", "period__programme", "period", "partner__kind", SectorFilter)
+    list_select_related = ("partner", "period__programme", "reviewed_by")
     search_fields = ("partner__code", "partner__name", "period__label")
     autocomplete_fields = ("partner", "period")
     readonly_fields = (
@@ -261,6 +353,12 @@ class ReportAdmin(HistoryContractAdmin):
         "reviewed_by",
     )
     inlines = [InvestmentInline, JobInline, ProductInline]
+    actions = ["approve_selected", "return_selected"]
+    change_list_template = "admin/portal/report/change_list.html"
+    change_form_template = "admin/portal/report/change_form.html"
+
+    def has_review_permission(self, request):
+        return request.user.has_perm("portal.review_report")
 
     def has_delete_permission(self, request, obj=None):
         # Submitted, returned and approved reports are part of the record: only drafts go.
@@ -274,17 +372,192 @@ class ReportAdmin(HistoryContractAdmin):
         return actions
 
     def get_readonly_fields(self, request, obj=None):
-        # A report's partner and period are its identity: set once, at creation.
+        # A report's partner and period are its identity: set once, at creation. The comment is
+        # the reviewer's, written by the return and reopen actions.
         if obj is not None:
             return self.readonly_fields + ("partner", "period", "comment")
         return self.readonly_fields + ("comment",)
 
+    def get_urls(self):
+        return [
+            path(
+                "<path:object_id>/review/",
+                self.admin_site.admin_view(self.review_view),
+                name="portal_report_review",
+            ),
+            path(
+                "cycle/<int:period_id>/",
+                self.admin_site.admin_view(self.cycle_view),
+                name="portal_report_cycle",
+            ),
+        ] + super().get_urls()
+
+    # The queue ---------------------------------------------------------------------------------
+
+    def changelist_view(self, request, extra_context=None):
+        response = super().changelist_view(request, extra_context)
+        changelist = getattr(response, "context_data", {}).get("cl")
+        if changelist is not None:
+            statuses = changelist.queryset.order_by().values_list("status", flat=True)
+            counts = review.status_counts(statuses)
+            counts.pop(review.MISSING)
+            response.context_data["status_counts"] = [
+                (ReportStatus(status).label, status, count) for status, count in counts.items()
+            ]
+            response.context_data["cycle_periods"] = Period.objects.select_related(
+                "programme"
+            ).order_by("-end", "programme__code")[:12]
+        return response
+
+    @admin.action(
+        description=_("Approuver les rapports soumis sélectionnés"), permissions=["review"]
+    )
+    def approve_selected(self, request, queryset):
+        self._apply(
+            request,
+            queryset,
+            lambda report: workflow.report_approve(report=report, reviewer=request.user),
+        )
+
+    @admin.action(
+        description=_("Retourner les rapports soumis sélectionnés (avec un commentaire)"),
+        permissions=["review"],
+    )
+    def return_selected(self, request, queryset):
+        form = ReturnForm(request.POST if "apply" in request.POST else None)
+        if form.is_valid():
+            comment = form.cleaned_data["comment"]
+            self._apply(
+                request,
+                queryset,
+                lambda report: workflow.report_return(
+                    report=report, reviewer=request.user, comment=comment
+                ),
+            )
+            return None
+        context = {
+            **self.admin_site.each_context(request),
+            "title": _("Retourner des rapports"),
+            "opts": self.opts,
+            "form": form,
+            "reports": queryset.select_related("partner", "period__programme"),
+            "action_checkbox_name": admin.helpers.ACTION_CHECKBOX_NAME,
+        }
+        return TemplateResponse(request, "admin/portal/report/return_selected.html", context)
+
+    def _apply(self, request, queryset, transition):
+        done, refused = 0, []
+        for report in queryset.select_related("partner", "period__programme"):
+            try:
+                transition(report)
+                done += 1
+            except (ValidationError, PermissionDenied) as error:
+                refused.append(f"{report}: {' '.join(getattr(error, 'messages', [str(error)]))}")
+        if done:
+            self.message_user(
+                request, _("%(count)s rapport(s) traité(s).") % {"count": done}, messages.SUCCESS
+            )
+        for message in refused:
+            self.message_user(request, message, messages.WARNING)
+
+    # The review page ----------------------------------------------------------------------------
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        report = self.get_object(request, object_id)
+        if report is not None:
+            rows, total, last_total, last_report = review.figures_beside_last_year(report)
+            since, changes = review.changes_since_return(report)
+            extra_context = {
+                **(extra_context or {}),
+                "review_rows": rows,
+                "review_total": total,
+                "review_last_total": last_total,
+                "review_last_report": last_report,
+                "review_since": since,
+                "review_changes": changes,
+                "review_findings": checks.findings_for_report(report),
+                "review_can": {
+                    name: report.status in workflow.TRANSITIONS[name][0]
+                    and workflow.can(request.user, name)
+                    for name in (workflow.APPROVE, workflow.RETURN, workflow.REOPEN)
+                },
+                "return_form": ReturnForm(),
+            }
+        return super().change_view(request, object_id, form_url, extra_context)
+
+    def review_view(self, request, object_id):
+        """POST approve / return / reopen for one report, through the workflow."""
+        report = self.get_object(request, object_id)
+        if report is None:
+            raise Http404
+        if request.method != "POST":
+            return redirect("admin:portal_report_change", report.pk)
+        decision = request.POST.get("decision")
+        comment = request.POST.get("comment", "")
+        transitions = {
+            workflow.APPROVE: lambda: workflow.report_approve(report=report, reviewer=request.user),
+            workflow.RETURN: lambda: workflow.report_return(
+                report=report, reviewer=request.user, comment=comment
+            ),
+            workflow.REOPEN: lambda: workflow.report_reopen(
+                report=report, manager=request.user, reason=comment
+            ),
+        }
+        if decision not in transitions:
+            return HttpResponseBadRequest(_("Décision inconnue."))
+        try:
+            transitions[decision]()
+        except PermissionDenied:
+            raise
+        except ValidationError as error:
+            self.message_user(request, " ".join(error.messages), messages.ERROR)
+        else:
+            self.message_user(
+                request,
+                _("Rapport %(report)s : %(status)s.")
+                % {"report": report, "status": report.get_status_display()},
+                messages.SUCCESS,
+            )
+        return redirect("admin:portal_report_change", report.pk)
+
+    # Who is where -------------------------------------------------------------------------------
+
+    def cycle_view(self, request, period_id):
+        if not self.has_view_permission(request):
+            raise PermissionDenied
+        period = get_object_or_404(Period.objects.select_related("programme"), pk=period_id)
+        rows = review.cycle(period)
+        counts = review.status_counts(row.status for row in rows)
+        labels = {**dict(ReportStatus.choices), review.MISSING: _("manquant")}
+        context = {
+            **self.admin_site.each_context(request),
+            "title": _("Où en est chaque partenaire — %(period)s") % {"period": period},
+            "opts": self.opts,
+            "period": period,
+            "rows": rows,
+            "counts": [(labels[status], status, count) for status, count in counts.items()],
+            "labels": labels,
+        }
+        return TemplateResponse(request, "admin/portal/report/cycle.html", context)
+
 
 class LineAdmin(HistoryContractAdmin):
+    """Lines change only while their report is with the partner (see Report.lines_editable)."""
+
     list_select_related = ("report__partner", "report__period__programme", "project")
     list_filter = ("report__period__programme", "report__period", "report__status")
     search_fields = ("project__code", "report__partner__code", "report__partner__name")
     autocomplete_fields = ("report", "project")
+
+    def has_change_permission(self, request, obj=None):
+        if obj is not None and not obj.report.lines_editable:
+            return False
+        return super().has_change_permission(request, obj)
+
+    def has_delete_permission(self, request, obj=None):
+        if obj is not None and not obj.report.lines_editable:
+            return False
+        return super().has_delete_permission(request, obj)
 
 
 @admin.register(InvestmentLine)

@@ -150,6 +150,14 @@ class Period(models.Model):
         extension = self.period_extension
         return extension.reason if extension else ""
 
+    def previous(self):
+        """The programme's period ending last before this one starts (last year), or None."""
+        return (
+            Period.objects.filter(programme_id=self.programme_id, end__lt=self.start)
+            .order_by("-end")
+            .first()
+        )
+
     def deadline_for(self, partner):
         """The last day on which `partner` may submit: the latest of every extension that applies."""
         dates = [self.deadline] + [
@@ -552,6 +560,12 @@ class Report(models.Model):
 
     def __str__(self):
         return f"{self.partner.code} {self.period}"
+
+    @property
+    def lines_editable(self):
+        """Lines change while the partner holds the report (draft or returned), not under review
+        or once approved (an approved report is reopened first, by a programme manager)."""
+        return self.status in (ReportStatus.DRAFT, ReportStatus.RETURNED)
 
 
 class LineQuerySet(models.QuerySet):

@@ -1,32 +1,42 @@
 """The report's state machine: the only code that changes a report's status.
 
     draft ──submit──▶ submitted ──approve──▶ approved
-                         │  ▲
-                  return │  │ submit
-                         ▼  │
-                       returned
+                         │  ▲                    │
+                  return │  │ submit             │ reopen (programme manager, with a reason)
+                         ▼  │                    │
+                       returned ◀────────────────┘
 
-Each transition is a keyword-only function, atomic, that locks the report row, checks the current
-status, records who and when, bumps the version and leaves a history row with a reason.
-E-mails and reviewer tools build on these functions; they never assign `status` themselves.
+Each transition is a keyword-only function, atomic, that checks the person's permission, locks the
+report row, checks the current status, records who and when, bumps the version, leaves a history
+row with the person and a reason, and e-mails the partner's users once the change is committed.
+Views, admin actions and commands call these functions; they never assign `status` themselves.
 """
 
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from portal.models import Report, ReportStatus
+from portal.notifications import email_partner
 
 SUBMIT = "submit"
 APPROVE = "approve"
 RETURN = "return"
+REOPEN = "reopen"
 
 # transition -> (statuses it may start from, status it leads to)
 TRANSITIONS = {
     SUBMIT: ({ReportStatus.DRAFT, ReportStatus.RETURNED}, ReportStatus.SUBMITTED),
     APPROVE: ({ReportStatus.SUBMITTED}, ReportStatus.APPROVED),
     RETURN: ({ReportStatus.SUBMITTED}, ReportStatus.RETURNED),
+    REOPEN: ({ReportStatus.APPROVED}, ReportStatus.RETURNED),
+}
+# Who may ask for a transition besides the partner's own users (submission).
+PERMISSIONS = {
+    APPROVE: "portal.review_report",
+    RETURN: "portal.review_report",
+    REOPEN: "portal.reopen_report",
 }
 
 
@@ -38,7 +48,14 @@ def allowed_transitions(report):
     return [name for name, (sources, _target) in TRANSITIONS.items() if report.status in sources]
 
 
-def _transition(report, name, *, reason):
+def can(user, name):
+    """Whether `user` may ask for the staff transition `name`."""
+    return bool(user and user.is_active and user.has_perm(PERMISSIONS[name]))
+
+
+def _transition(report, name, *, reason, user):
+    if name in PERMISSIONS and not can(user, name):
+        raise PermissionDenied(_("Vous n'avez pas la permission de faire cette action."))
     sources, target = TRANSITIONS[name]
     # Lock the row: two reviewers (or a reviewer and the partner) cannot both move it.
     locked = Report.objects.select_for_update().get(pk=report.pk)
@@ -51,6 +68,7 @@ def _transition(report, name, *, reason):
     locked.status = target
     locked.version += 1
     locked._change_reason = reason
+    locked._history_user = user  # recorded even outside a request (commands, tests)
     return locked
 
 
@@ -74,7 +92,7 @@ def _save(report, source):
 @transaction.atomic
 def report_submit(*, report, user):
     """The partner submits its report: it becomes read-only until a reviewer returns it."""
-    locked = _transition(report, SUBMIT, reason="submitted")
+    locked = _transition(report, SUBMIT, reason="submitted", user=user)
     today = timezone.localdate()
     deadline = locked.period.deadline_for(locked.partner)
     if today > deadline:
@@ -89,10 +107,12 @@ def report_submit(*, report, user):
 
 @transaction.atomic
 def report_approve(*, report, reviewer):
-    locked = _transition(report, APPROVE, reason="approved")
+    locked = _transition(report, APPROVE, reason="approved", user=reviewer)
     locked.reviewed_at = timezone.now()
     locked.reviewed_by = reviewer
-    return _save(locked, report)
+    _save(locked, report)
+    _notify(locked, "report_approved")
+    return report
 
 
 @transaction.atomic
@@ -103,11 +123,33 @@ def report_return(*, report, reviewer, comment):
         raise ValidationError(
             {"comment": _("Un commentaire est requis pour retourner un rapport.")}
         )
-    locked = _transition(report, RETURN, reason="returned")
+    locked = _transition(report, RETURN, reason="returned", user=reviewer)
     locked.comment = comment
     locked.reviewed_at = timezone.now()
     locked.reviewed_by = reviewer
-    return _save(locked, report)
+    _save(locked, report)
+    _notify(locked, "report_returned")
+    return report
+
+
+@transaction.atomic
+def report_reopen(*, report, manager, reason):
+    """A programme manager reopens an approved report: it goes back to the partner, returned with
+    the reason as the comment, and leaves the highlights until it is approved again."""
+    reason = (reason or "").strip()
+    if not reason:
+        raise ValidationError({"comment": _("Un motif est requis pour rouvrir un rapport.")})
+    locked = _transition(report, REOPEN, reason=f"reopened: {reason}"[:100], user=manager)
+    locked.comment = reason
+    locked.reviewed_at = timezone.now()
+    locked.reviewed_by = manager
+    _save(locked, report)
+    _notify(locked, "report_reopened")
+    return report
+
+
+def _notify(report, template):
+    email_partner(report.partner, template, {"report": report, "period": report.period})
 
 
 def record_imported_status(*, report, status, comment):

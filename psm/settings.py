@@ -152,6 +152,17 @@ IMPORT_EXPORT_SKIP_ADMIN_LOG = False
 IMPORT_MAX_FILE_BYTES = env_int("IMPORT_MAX_FILE_BYTES", 50 * 1024 * 1024)
 IMPORT_MAX_ROWS = env_int("IMPORT_MAX_ROWS", 200_000)
 
+# Data-quality checks (portal/checks.py): a partner's investment or jobs changing by more than this
+# share from last year, and an investment line above this amount, are flagged for review.
+CHECK_CHANGE_SHARE = os.getenv("CHECK_CHANGE_SHARE", "0.5")
+CHECK_AMOUNT_THRESHOLD = os.getenv("CHECK_AMOUNT_THRESHOLD", "5000000")
+
+# Reminders (manage.py send_reminders): days before each partner's deadline, and days after it.
+REMINDER_DAYS_BEFORE = [int(d) for d in env_list("REMINDER_DAYS_BEFORE", "30,7,1")]
+REMINDER_DAYS_OVERDUE = [int(d) for d in env_list("REMINDER_DAYS_OVERDUE", "1,7,14,30")]
+# The portal's public address, for links in e-mails (e.g. https://psm.example.org).
+PORTAL_URL = os.getenv("PORTAL_URL", "")
+
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,

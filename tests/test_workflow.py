@@ -4,11 +4,13 @@ import datetime
 
 import pytest
 from django.contrib.auth import get_user_model
-from django.core.exceptions import ValidationError
+from django.contrib.auth.models import Group
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.utils import timezone
 
 from portal import workflow
 from portal.models import Extension, ReportStatus
+from portal.roles import PROGRAMME_MANAGERS, REVIEWERS
 from tests import factories as f
 
 pytestmark = pytest.mark.django_db
@@ -19,6 +21,7 @@ S = ReportStatus
 def setup():
     user = get_user_model().objects.create_user("marie", password="x")
     reviewer = get_user_model().objects.create_user("revue", password="x", is_staff=True)
+    reviewer.groups.add(Group.objects.get(name=REVIEWERS))
     today = timezone.localdate()
     prog = f.programme()
     period = f.period(
@@ -119,3 +122,90 @@ def test_submission_after_the_deadline_is_refused_unless_extended(setup):
     workflow.report_submit(report=report, user=user)
     report.refresh_from_db()
     assert report.status == S.SUBMITTED
+
+
+@pytest.fixture
+def people(setup):
+    """A partner user with an e-mail, a reviewer, a programme manager and a staff member with no
+    group, around the setup's draft report."""
+    user, reviewer, report = setup
+    user.email = "marie@alpha.example"
+    user.save()
+    report.partner.users.add(user)
+    manager = get_user_model().objects.create_user("gestion", password="x", is_staff=True)
+    manager.groups.add(Group.objects.get(name=PROGRAMME_MANAGERS))
+    bystander = get_user_model().objects.create_user("stagiaire", password="x", is_staff=True)
+    return user, reviewer, manager, bystander, report
+
+
+def test_only_reviewers_and_managers_approve_or_return(people):
+    user, reviewer, manager, bystander, report = people
+    workflow.report_submit(report=report, user=user)
+
+    for someone in (bystander, user):
+        with pytest.raises(PermissionDenied):
+            workflow.report_approve(report=report, reviewer=someone)
+        with pytest.raises(PermissionDenied):
+            workflow.report_return(report=report, reviewer=someone, comment="x")
+    report.refresh_from_db()
+    assert report.status == S.SUBMITTED
+
+    workflow.report_approve(report=report, reviewer=manager)
+    report.refresh_from_db()
+    assert report.status == S.APPROVED
+
+
+def test_only_a_programme_manager_reopens_an_approved_report_with_a_reason(
+    people, django_capture_on_commit_callbacks
+):
+    user, reviewer, manager, _bystander, report = people
+    workflow.report_submit(report=report, user=user)
+    workflow.report_approve(report=report, reviewer=reviewer)
+
+    with pytest.raises(PermissionDenied):
+        workflow.report_reopen(report=report, manager=reviewer, reason="Erreur de saisie")
+    with pytest.raises(ValidationError):
+        workflow.report_reopen(report=report, manager=manager, reason=" ")
+    with django_capture_on_commit_callbacks(execute=True):
+        workflow.report_reopen(report=report, manager=manager, reason="Montant en double")
+
+    report.refresh_from_db()
+    assert (report.status, report.comment, report.reviewed_by) == (
+        S.RETURNED,
+        "Montant en double",
+        manager,
+    )
+    latest = report.history.first()
+    assert latest.history_user == manager
+    assert latest.history_change_reason == "reopened: Montant en double"
+    with pytest.raises(workflow.TransitionError):
+        workflow.report_reopen(report=report, manager=manager, reason="encore")
+
+
+def test_decisions_are_e_mailed_to_the_partners_users_after_commit(
+    people, mailoutbox, django_capture_on_commit_callbacks
+):
+    user, reviewer, _manager, _bystander, report = people
+    workflow.report_submit(report=report, user=user)
+
+    with django_capture_on_commit_callbacks(execute=True):
+        workflow.report_return(report=report, reviewer=reviewer, comment="Ventilez les montants.")
+    with django_capture_on_commit_callbacks(execute=True):
+        workflow.report_submit(report=report, user=user)
+    with django_capture_on_commit_callbacks(execute=True):
+        workflow.report_approve(report=report, reviewer=reviewer)
+
+    assert [m.to for m in mailoutbox] == [["marie@alpha.example"]] * 2
+    returned, approved = mailoutbox
+    assert returned.subject == "Rapport 2025-2026 à corriger — PSM-NUM"
+    assert "Ventilez les montants." in returned.body
+    assert approved.subject == "Rapport 2025-2026 approuvé — PSM-NUM"
+
+
+def test_a_refused_transition_sends_nothing(people, mailoutbox, django_capture_on_commit_callbacks):
+    _user, reviewer, _manager, _bystander, report = people
+
+    with django_capture_on_commit_callbacks(execute=True), pytest.raises(workflow.TransitionError):
+        workflow.report_approve(report=report, reviewer=reviewer)
+
+    assert mailoutbox == []
