@@ -20,6 +20,7 @@ from simple_history.admin import SimpleHistoryAdmin
 from portal import checks, resources, review, workflow
 from portal.imports import ImportFileError, dataset_from_bytes
 from portal.models import (
+    CheckAcknowledgement,
     Extension,
     InvestmentLine,
     JobLine,
@@ -29,10 +30,18 @@ from portal.models import (
     ProductLine,
     Programme,
     Project,
+    Reminder,
     Report,
     ReportStatus,
     Sector,
 )
+
+
+class PeriodFilter(admin.RelatedFieldListFilter):
+    """Periods with their programme in one query (a period's name includes its programme)."""
+
+    def field_choices(self, field, request, model_admin):
+        return [(p.pk, str(p)) for p in Period.objects.select_related("programme")]
 
 
 class ContractFileMixin:
@@ -197,7 +206,7 @@ class PeriodAdmin(ContractAdmin):
 @admin.register(Extension)
 class ExtensionAdmin(SimpleHistoryAdmin):
     list_display = ("period", "partner", "new_deadline", "reason", "granted_by", "granted_at")
-    list_filter = ("period__programme", "period")
+    list_filter = ("period__programme", ("period", PeriodFilter))
     list_select_related = ("period__programme", "partner", "granted_by")
     search_fields = ("reason", "partner__code", "partner__name")
     autocomplete_fields = ("period", "partner")
@@ -340,7 +349,13 @@ class ReportAdmin(HistoryContractAdmin):
         "reviewed_by",
         "version",
     )
-    list_filter = ("status", "period__programme", "period", "partner__kind", SectorFilter)
+    list_filter = (
+        "status",
+        "period__programme",
+        ("period", PeriodFilter),
+        "partner__kind",
+        SectorFilter,
+    )
     list_select_related = ("partner", "period__programme", "reviewed_by")
     search_fields = ("partner__code", "partner__name", "period__label")
     autocomplete_fields = ("partner", "period")
@@ -545,7 +560,7 @@ class LineAdmin(HistoryContractAdmin):
     """Lines change only while their report is with the partner (see Report.lines_editable)."""
 
     list_select_related = ("report__partner", "report__period__programme", "project")
-    list_filter = ("report__period__programme", "report__period", "report__status")
+    list_filter = ("report__period__programme", ("report__period", PeriodFilter), "report__status")
     search_fields = ("project__code", "report__partner__code", "report__partner__name")
     autocomplete_fields = ("report", "project")
 
@@ -592,3 +607,36 @@ class ProductLineAdmin(LineAdmin):
 admin.site.site_header = _("Portail PSM — administration")
 admin.site.site_title = _("Portail PSM")
 admin.site.index_title = _("Registre et rapports")
+
+
+@admin.register(CheckAcknowledgement)
+class CheckAcknowledgementAdmin(admin.ModelAdmin):
+    """Acknowledged warnings; they are given on a period's « Vérifications » page."""
+
+    list_display = ("period", "code", "subject", "comment", "acknowledged_by", "acknowledged_at")
+    list_filter = ("period__programme", ("period", PeriodFilter), "code")
+    list_select_related = ("period__programme", "acknowledged_by")
+    search_fields = ("subject", "comment")
+    readonly_fields = ("acknowledged_by", "acknowledged_at")
+    show_full_result_count = False
+
+    def has_add_permission(self, request):
+        return False
+
+
+@admin.register(Reminder)
+class ReminderAdmin(admin.ModelAdmin):
+    """What `send_reminders` sent: read only."""
+
+    list_display = ("sent_at", "partner", "period", "kind", "days", "recipients")
+    list_filter = ("kind", "period__programme", ("period", PeriodFilter))
+    list_select_related = ("partner", "period__programme")
+    search_fields = ("partner__code", "partner__name", "recipients")
+    date_hierarchy = "sent_on"
+    show_full_result_count = False
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False

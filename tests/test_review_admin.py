@@ -1,11 +1,21 @@
 """The staff's review in the admin: queue, review page, decisions, who is where, roles."""
 
+from datetime import timedelta
+
 import pytest
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
 from django.urls import reverse
 
-from portal.models import CheckAcknowledgement, InvestmentLine, Period, Report, ReportStatus
+from portal.models import (
+    CheckAcknowledgement,
+    Extension,
+    InvestmentLine,
+    Period,
+    Reminder,
+    Report,
+    ReportStatus,
+)
 from portal.roles import PROGRAMME_MANAGERS, REVIEWERS
 from tests.test_imports import load_fixtures
 
@@ -233,7 +243,22 @@ def test_reviewers_see_but_do_not_edit_the_registry(client, data):
     assert client.get(reverse("admin:portal_project_add")).status_code == 403
 
 
-@pytest.mark.parametrize("model", ["report", "investmentline", "project", "partner"])
+@pytest.mark.parametrize(
+    "model",
+    [
+        "report",
+        "investmentline",
+        "jobline",
+        "productline",
+        "project",
+        "participation",
+        "partner",
+        "period",
+        "extension",
+        "reminder",
+        "checkacknowledgement",
+    ],
+)
 def test_changelist_queries_do_not_grow_with_rows(client, model, django_assert_max_num_queries):
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
@@ -249,8 +274,32 @@ def test_changelist_queries_do_not_grow_with_rows(client, model, django_assert_m
         for i in range(start, start + count):
             partner = f.partner(f"P{i}")
             project = f.project(prog, f"X{i}", partner)
+            other = f.partner(f"Q{i}")
+            project.participations.create(partner=other, role="participant")
             report = f.report(partner, period, S.SUBMITTED)
             f.investment(report, project, "10.00")
+            f.jobs(report, project, 2, 1)
+            f.product(report, project, f"Produit {i}", period.start)
+            next_period = f.period(prog, f"{2030 + i}-{2031 + i}")
+            Extension.objects.create(
+                period=next_period,
+                new_deadline=next_period.deadline + timedelta(days=30),
+                reason="x",
+            )
+            Reminder.objects.create(
+                partner=partner,
+                period=period,
+                kind="before",
+                days=7,
+                sent_on=period.deadline,
+                recipients="a@b.c",
+            )
+            CheckAcknowledgement.objects.create(
+                period=period,
+                code="amount_over_threshold",
+                subject=f"report:{report.pk}",
+                comment="vu",
+            )
 
     add_rows(0, 2)
     with CaptureQueriesContext(connection) as few:
