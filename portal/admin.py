@@ -13,6 +13,7 @@ from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
 from django.urls import path
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
 from import_export.admin import ImportExportModelAdmin
 from import_export.formats.base_formats import CSV, XLSX
 from simple_history.admin import SimpleHistoryAdmin
@@ -411,17 +412,30 @@ class ReportAdmin(HistoryContractAdmin):
 
     def changelist_view(self, request, extra_context=None):
         response = super().changelist_view(request, extra_context)
-        changelist = getattr(response, "context_data", {}).get("cl")
-        if changelist is not None:
-            statuses = changelist.queryset.order_by().values_list("status", flat=True)
-            counts = review.status_counts(statuses)
+        context = getattr(response, "context_data", None)
+        if context is None or "cl" not in context:
+            return response
+        # Counts per status for the chosen programme or period, whatever the status filter.
+        reports = Report.objects.all()
+        period = None
+        if request.GET.get("period__id__exact", "").isdigit():
+            period = Period.objects.filter(pk=request.GET["period__id__exact"]).first()
+            reports = reports.filter(period=period)
+        elif request.GET.get("period__programme__id__exact", "").isdigit():
+            reports = reports.filter(
+                period__programme_id=request.GET["period__programme__id__exact"]
+            )
+        counts = review.status_counts(reports.values_list("status", flat=True))
+        if period is not None:
+            counts[review.MISSING] = sum(1 for row in review.cycle(period) if row.report is None)
+        else:
             counts.pop(review.MISSING)
-            response.context_data["status_counts"] = [
-                (ReportStatus(status).label, status, count) for status, count in counts.items()
-            ]
-            response.context_data["cycle_periods"] = Period.objects.select_related(
-                "programme"
-            ).order_by("-end", "programme__code")[:12]
+        labels = {**dict(ReportStatus.choices), review.MISSING: _("manquant")}
+        context["status_counts"] = [(labels[s], s, n) for s, n in counts.items()]
+        context["count_period"] = period
+        context["cycle_periods"] = Period.objects.select_related("programme").order_by(
+            "-end", "programme__code"
+        )[:12]
         return response
 
     @admin.action(
@@ -470,7 +484,10 @@ class ReportAdmin(HistoryContractAdmin):
                 refused.append(f"{report}: {' '.join(getattr(error, 'messages', [str(error)]))}")
         if done:
             self.message_user(
-                request, _("%(count)s rapport(s) traité(s).") % {"count": done}, messages.SUCCESS
+                request,
+                ngettext("%(count)s rapport traité.", "%(count)s rapports traités.", done)
+                % {"count": done},
+                messages.SUCCESS,
             )
         for message in refused:
             self.message_user(request, message, messages.WARNING)

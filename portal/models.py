@@ -784,7 +784,7 @@ class Reminder(models.Model):
         _("jours"), help_text=_("Jours avant la date limite (négatif : jours de retard).")
     )
     sent_on = models.DateField(_("envoyé le"))
-    sent_at = models.DateTimeField(_("envoyé à"), default=timezone.now)
+    sent_at = models.DateTimeField(_("heure d'envoi"), default=timezone.now)
     recipients = models.TextField(_("destinataires"))
 
     class Meta:

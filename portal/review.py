@@ -18,6 +18,7 @@ from portal.models import (
     Report,
     ReportStatus,
 )
+from portal.numbers import round_money
 
 MISSING = "missing"
 LINE_MODELS = (InvestmentLine, JobLine, ProductLine)
@@ -52,7 +53,8 @@ def _figures_by_project(report_ids):
         .values("project_id")
         .annotate(total=Sum("amount"))
     ):
-        figures.setdefault(row["project_id"], Figures()).investment = row["total"]
+        # SQLite sums decimals as floats: back to cents.
+        figures.setdefault(row["project_id"], Figures()).investment = round_money(row["total"])
     for row in (
         JobLine.objects.filter(report_id__in=report_ids)
         .values("project_id")

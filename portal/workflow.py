@@ -55,7 +55,7 @@ def can(user, name):
 
 def _transition(report, name, *, reason, user):
     if name in PERMISSIONS and not can(user, name):
-        raise PermissionDenied(_("Vous n'avez pas la permission de faire cette action."))
+        raise PermissionDenied(_("Vous n'avez pas la permission d'effectuer cette action."))
     sources, target = TRANSITIONS[name]
     # Lock the row: two reviewers (or a reviewer and the partner) cannot both move it.
     locked = Report.objects.select_for_update().get(pk=report.pk)

@@ -125,7 +125,7 @@ def test_bulk_approve_skips_reports_that_are_not_submitted(client, data):
     data.refresh_from_db()
     draft.refresh_from_db()
     assert (data.status, draft.status) == (S.APPROVED, S.DRAFT)
-    assert "1 rapport(s) traité(s)" in response.content.decode()
+    assert "1 rapport traité." in response.content.decode()
 
 
 def test_bulk_return_asks_for_a_comment_then_returns(client, data):
@@ -309,3 +309,18 @@ def test_changelist_queries_do_not_grow_with_rows(client, model, django_assert_m
         assert client.get(url).status_code == 200
 
     assert len(many.captured_queries) == len(few.captured_queries)
+
+
+def test_for_one_period_the_queue_also_counts_missing_reports_whatever_the_status_filter(
+    client, data
+):
+    staff_member(client, "revue", REVIEWERS)
+    period = Period.objects.get(programme__code="PSM-NUM", label="2020-2021")
+
+    response = client.get(
+        reverse("admin:portal_report_changelist"),
+        {"period__id__exact": period.pk, "status__exact": "approved"},
+    )
+
+    counts = {status: count for _label, status, count in response.context["status_counts"]}
+    assert counts == {"draft": 1, "submitted": 0, "returned": 0, "approved": 0, "missing": 1}

@@ -43,7 +43,7 @@ class Migration(migrations.Migration):
                 ('kind', models.CharField(choices=[('before', 'avant la date limite'), ('overdue', 'en retard')], max_length=10, verbose_name='type')),
                 ('days', models.IntegerField(help_text='Jours avant la date limite (négatif : jours de retard).', verbose_name='jours')),
                 ('sent_on', models.DateField(verbose_name='envoyé le')),
-                ('sent_at', models.DateTimeField(default=django.utils.timezone.now, verbose_name='envoyé à')),
+                ('sent_at', models.DateTimeField(default=django.utils.timezone.now, verbose_name="heure d'envoi")),
                 ('recipients', models.TextField(verbose_name='destinataires')),
                 ('partner', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='reminders', to='portal.partner', verbose_name='partenaire')),
                 ('period', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='reminders', to='portal.period', verbose_name='période')),
