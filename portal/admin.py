@@ -11,7 +11,8 @@ from django.forms.models import BaseInlineFormSet
 from django.http import Http404, HttpResponseBadRequest
 from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
-from django.urls import path
+from django.urls import path, reverse
+from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 from import_export.admin import ImportExportModelAdmin
@@ -36,6 +37,7 @@ from portal.models import (
     ReportStatus,
     Sector,
 )
+from portal.notifications import notify_extension
 
 
 class PeriodFilter(admin.RelatedFieldListFilter):
@@ -86,7 +88,17 @@ class ContractAdmin(ImportExportModelAdmin):
         return kwargs
 
 
-class HistoryContractAdmin(ContractAdmin, SimpleHistoryAdmin):
+class HistoryAdmin(SimpleHistoryAdmin):
+    """History to read, never to revert: a revert would change a report's status or an approved
+    report's lines outside the workflow, with only the permission to view."""
+
+    def history_form_view(self, request, object_id, version_id, extra_context=None):
+        if request.method == "POST":
+            raise PermissionDenied
+        return super().history_form_view(request, object_id, version_id, extra_context)
+
+
+class HistoryContractAdmin(ContractAdmin, HistoryAdmin):
     pass
 
 
@@ -145,11 +157,30 @@ class ExtensionInline(Inline):
 @admin.register(Period)
 class PeriodAdmin(ContractAdmin):
     resource_classes = [resources.PeriodResource]
-    list_display = ("__str__", "programme", "label", "start", "end", "deadline", "state")
+    list_display = (
+        "__str__",
+        "programme",
+        "label",
+        "start",
+        "end",
+        "deadline",
+        "state",
+        "review_links",
+    )
     list_filter = ("programme", "state")
     list_select_related = ("programme",)
     search_fields = ("label", "programme__code")
     inlines = [ExtensionInline]
+
+    @admin.display(description=_("Suivi"))
+    def review_links(self, period):
+        return format_html(
+            '<a href="{}">{}</a> · <a href="{}">{}</a>',
+            reverse("admin:portal_period_checks", args=[period.pk]),
+            _("vérifications"),
+            reverse("admin:portal_report_cycle", args=[period.pk]),
+            _("où en est chaque partenaire"),
+        )
 
     def get_urls(self):
         return [
@@ -199,13 +230,15 @@ class PeriodAdmin(ContractAdmin):
             if isinstance(extension, Extension) and extension.granted_by_id is None:
                 extension.granted_by = request.user
             extension.save()
+            if isinstance(extension, Extension):
+                notify_extension(extension)
         for obj in formset.deleted_objects:
             obj.delete()
         formset.save_m2m()
 
 
 @admin.register(Extension)
-class ExtensionAdmin(SimpleHistoryAdmin):
+class ExtensionAdmin(HistoryAdmin):
     list_display = ("period", "partner", "new_deadline", "reason", "granted_by", "granted_at")
     list_filter = ("period__programme", ("period", PeriodFilter))
     list_select_related = ("period__programme", "partner", "granted_by")
@@ -218,6 +251,8 @@ class ExtensionAdmin(SimpleHistoryAdmin):
         if obj.granted_by_id is None:
             obj.granted_by = request.user
         super().save_model(request, obj, form, change)
+        if not change or {"new_deadline", "reason", "partner"} & set(form.changed_data):
+            notify_extension(obj)
 
 
 @admin.register(Sector)
@@ -298,6 +333,9 @@ class LineInline(Inline):
 
     autocomplete_fields = ("project",)
 
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("project", "report")
+
 
 class InvestmentInline(LineInline):
     model = InvestmentLine
@@ -310,6 +348,9 @@ class JobInline(LineInline):
 class ProductInline(LineInline):
     model = ProductLine
     autocomplete_fields = ("project", "sector")
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("sector")
 
 
 class SectorFilter(admin.SimpleListFilter):
@@ -573,8 +614,21 @@ class ReportAdmin(HistoryContractAdmin):
         return TemplateResponse(request, "admin/portal/report/cycle.html", context)
 
 
+class LineForm(forms.ModelForm):
+    def clean_report(self):
+        report = self.cleaned_data["report"]
+        if report is not None and not report.lines_editable:
+            raise ValidationError(
+                _("Ce rapport est %(status)s : ses lignes ne changent plus.")
+                % {"status": report.get_status_display()}
+            )
+        return report
+
+
 class LineAdmin(HistoryContractAdmin):
     """Lines change only while their report is with the partner (see Report.lines_editable)."""
+
+    form = LineForm
 
     list_select_related = ("report__partner", "report__period__programme", "project")
     list_filter = ("report__period__programme", ("report__period", PeriodFilter), "report__status")
@@ -638,6 +692,10 @@ class CheckAcknowledgementAdmin(admin.ModelAdmin):
     show_full_result_count = False
 
     def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        # Acknowledged on the period's « Vérifications » page, which records who and when.
         return False
 
 

@@ -158,14 +158,18 @@ class Period(models.Model):
             .first()
         )
 
-    def deadline_for(self, partner):
-        """The last day on which `partner` may submit: the latest of every extension that applies."""
-        dates = [self.deadline] + [
-            e.new_deadline
-            for e in self.extensions.all()
-            if e.partner_id is None or e.partner_id == partner.pk
+    def extension_for(self, partner):
+        """The extension that sets `partner`'s deadline (the latest of those that apply), or None."""
+        applicable = [
+            e for e in self.extensions.all() if e.partner_id is None or e.partner_id == partner.pk
         ]
-        return max(dates)
+        latest = max(applicable, key=lambda e: e.new_deadline, default=None)
+        return latest if latest and latest.new_deadline > self.deadline else None
+
+    def deadline_for(self, partner):
+        """The last day on which `partner` may submit a draft: extensions included."""
+        extension = self.extension_for(partner)
+        return extension.new_deadline if extension else self.deadline
 
 
 class Extension(models.Model):
@@ -786,6 +790,14 @@ class Reminder(models.Model):
     sent_on = models.DateField(_("envoyé le"))
     sent_at = models.DateTimeField(_("heure d'envoi"), default=timezone.now)
     recipients = models.TextField(_("destinataires"))
+    periods = models.ManyToManyField(
+        Period,
+        related_name="covering_reminders",
+        verbose_name=_("périodes rappelées"),
+        help_text=_(
+            "Toutes les périodes que le courriel rappelle (la période est la plus urgente)."
+        ),
+    )
 
     class Meta:
         ordering = ["-sent_at"]

@@ -20,6 +20,20 @@ def partner_recipients(partner):
     )
 
 
+def notify_extension(extension):
+    """Tell the partners concerned that their deadline moved: the partner of a partner's own
+    extension, or every partner expected in the period for a period-wide one."""
+    from portal.models import Partner, Project
+
+    period = extension.period
+    if extension.partner_id:
+        partners = [extension.partner]
+    else:
+        partners = Partner.objects.participating_in(Project.objects.in_progress_during(period))
+    for partner in partners:
+        email_partner(partner, "extension", {"extension": extension, "period": period})
+
+
 def email_partner(partner, template, context, *, on_commit=True):
     """Render templates/emails/<template>.txt (first line: the subject) and send it to the
     partner's users. Returns the recipients (empty when the partner has no user with an e-mail)."""

@@ -54,6 +54,7 @@ class DueReport:
     report: Report | None
     deadline: datetime.date
     days_left: int  # negative once the deadline has passed
+    extension_reason: str = ""
 
     @property
     def overdue(self):
@@ -133,12 +134,19 @@ def due_reminders(today):
             report = reports.get((partner.pk, period.pk))
             if report is not None and report.status not in NEEDS_ACTION:
                 continue
-            deadline = period.deadline_for(partner)
+            extension = period.extension_for(partner)
+            deadline = extension.new_deadline if extension else period.deadline
             days_left = (deadline - today).days
             if is_reminder_day(days_left, days_before, days_overdue):
                 partners.setdefault(partner.pk, partner)
                 due.setdefault(partner.pk, []).append(
-                    DueReport(period=period, report=report, deadline=deadline, days_left=days_left)
+                    DueReport(
+                        period=period,
+                        report=report,
+                        deadline=deadline,
+                        days_left=days_left,
+                        extension_reason=extension.reason if extension else "",
+                    )
                 )
     active_users = get_user_model().objects.filter(is_active=True).only("pk", "email")
     prefetch_related_objects(
@@ -173,16 +181,15 @@ def send_reminders(*, today, dry_run=False):
     return outcomes
 
 
-class _NobodyToEmail(Exception):
-    """The partner's last user with an e-mail left between the selection and the sending."""
-
-
 def _send(reminder, today):
+    """Claim today's reminder (committed), then send; a failed send gives the claim back.
+
+    The claim comes first so that a concurrent run fails on the one-per-day constraint before
+    sending anything; the e-mail leaves only once the claim is committed, so a database failure
+    can never leave an e-mail sent and unrecorded."""
     urgent = reminder.most_urgent
     try:
         with transaction.atomic():
-            # Record first: a concurrent run then fails on the one-per-day constraint before it
-            # sends anything, and a failure to send rolls the record back.
             record = Reminder.objects.create(
                 partner=reminder.partner,
                 period=urgent.period,
@@ -191,26 +198,29 @@ def _send(reminder, today):
                 sent_on=today,
                 recipients=", ".join(reminder.recipients),
             )
-            recipients = email_partner(
-                reminder.partner,
-                "reminder",
-                {
-                    "reports": reminder.reports,
-                    "most_urgent": urgent,
-                    "today": today,
-                    "portal_url": getattr(settings, "PORTAL_URL", ""),
-                },
-                on_commit=False,
-            )
-            if not recipients:
-                raise _NobodyToEmail
-            if tuple(recipients) != reminder.recipients:
-                record.recipients = ", ".join(recipients)
-                record.save(update_fields=["recipients"])
-    except _NobodyToEmail:
-        return Outcome(reminder, NO_RECIPIENTS)
+            record.periods.set([due.period for due in reminder.reports])
     except IntegrityError:
         return Outcome(reminder, ALREADY_SENT)
-    except Exception as error:  # any mail backend's failure: report it, go on to the next
+    try:
+        recipients = email_partner(
+            reminder.partner,
+            "reminder",
+            {
+                "reports": reminder.reports,
+                "most_urgent": urgent,
+                "today": today,
+                "portal_url": getattr(settings, "PORTAL_URL", ""),
+            },
+            on_commit=False,
+        )
+    except Exception as error:  # any mail backend's failure: give the claim back, go on
+        record.delete()
         return Outcome(reminder, FAILED, error=f"{type(error).__name__}: {error}")
+    if not recipients:
+        # The partner's last user with an e-mail left between the selection and the sending.
+        record.delete()
+        return Outcome(reminder, NO_RECIPIENTS)
+    if tuple(recipients) != reminder.recipients:
+        record.recipients = ", ".join(recipients)
+        record.save(update_fields=["recipients"])
     return Outcome(reminder, SENT, tuple(recipients))

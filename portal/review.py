@@ -7,7 +7,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from decimal import Decimal
 
-from django.db.models import Count, Max, Q, Sum
+from django.db.models import Count, Max, Q, Sum, prefetch_related_objects
 
 from portal.models import (
     InvestmentLine,
@@ -127,15 +127,22 @@ def changes_since_return(report):
         return None, []
     changes = []
     for model in LINE_MODELS:
+        # Every record of the report's lines in one query, each paired with the line's previous
+        # record in Python (prev_record would cost a query per change).
         records = (
-            model.history.filter(report_id=report.pk, history_date__gt=returned)
+            model.history.filter(report_id=report.pk)
             .select_related("history_user", "project")
-            .order_by("history_date")
+            .order_by("id", "history_date", "history_id")
         )
+        previous = {}
         for record in records:
+            before = previous.get(record.id)
+            previous[record.id] = record
+            if record.history_date <= returned:
+                continue
             diffs = []
-            if record.history_type == "~" and record.prev_record is not None:
-                delta = record.diff_against(record.prev_record)
+            if record.history_type == "~" and before is not None:
+                delta = record.diff_against(before)
                 diffs = [
                     (model._meta.get_field(c.field).verbose_name, c.old, c.new)
                     for c in delta.changes
@@ -189,18 +196,17 @@ def cycle(period):
     }
     partners = Partner.objects.filter(
         Q(pk__in=expected.values("pk")) | Q(pk__in=list(reports))
-    ).annotate(last_reminder=Max("reminders__sent_on", filter=Q(reminders__period=period)))
-    extensions = list(period.extensions.all())
+    ).annotate(last_reminder=Max("reminders__sent_on", filter=Q(reminders__periods=period)))
+    prefetch_related_objects([period], "extensions")
     rows = []
     for partner in partners.order_by("code"):
-        own = [e for e in extensions if e.partner_id in (None, partner.pk)]
-        latest = max(own, key=lambda e: e.new_deadline, default=None)
+        extension = period.extension_for(partner)
         rows.append(
             CycleRow(
                 partner,
                 reports.get(partner.pk),
-                max([period.deadline] + [e.new_deadline for e in own]),
-                latest.reason if latest else "",
+                period.deadline_for(partner),
+                extension.reason if extension else "",
                 partner.last_reminder,
             )
         )

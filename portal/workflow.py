@@ -54,8 +54,12 @@ def can(user, name):
 
 
 def _transition(report, name, *, reason, user):
-    if name in PERMISSIONS and not can(user, name):
+    member = user is not None and report.partner.users.filter(pk=user.pk).exists()
+    if name in PERMISSIONS and (not can(user, name) or member):
+        # Staff decide; nobody decides on their own organisation's report.
         raise PermissionDenied(_("Vous n'avez pas la permission d'effectuer cette action."))
+    if name == SUBMIT and not member:
+        raise PermissionDenied(_("Seuls les utilisateurs du partenaire soumettent son rapport."))
     sources, target = TRANSITIONS[name]
     # Lock the row: two reviewers (or a reviewer and the partner) cannot both move it.
     locked = Report.objects.select_for_update().get(pk=report.pk)
@@ -65,6 +69,7 @@ def _transition(report, name, *, reason, user):
             % {"current": locked.get_status_display(), "target": ReportStatus(target).label},
             code="invalid_transition",
         )
+    locked.previous_status = locked.status
     locked.status = target
     locked.version += 1
     locked._change_reason = reason
@@ -91,11 +96,13 @@ def _save(report, source):
 
 @transaction.atomic
 def report_submit(*, report, user):
-    """The partner submits its report: it becomes read-only until a reviewer returns it."""
+    """One of the partner's users submits its report: read-only until a reviewer returns it.
+
+    A draft must be submitted by the partner's deadline (extensions included); a returned report
+    may be resubmitted after it, since the reviewer asked for the correction."""
     locked = _transition(report, SUBMIT, reason="submitted", user=user)
-    today = timezone.localdate()
     deadline = locked.period.deadline_for(locked.partner)
-    if today > deadline:
+    if locked.previous_status == ReportStatus.DRAFT and timezone.localdate() > deadline:
         raise TransitionError(
             _("La période de remise est terminée depuis le %(date)s.") % {"date": deadline},
             code="deadline_passed",

@@ -136,7 +136,7 @@ class WhichDayTests:
 
         run(D(2025, 8, 24))
         assert recipients_of_outbox() == [["alpha@example.org"]]
-        assert "(date prolongée)" in mail.outbox[0].body
+        assert "(date prolongée : " in mail.outbox[0].body
 
 
 class WhoTests:
@@ -319,7 +319,15 @@ class EmailTests:
         )
         assert "dépassé depuis 14 jours" in message.body
         assert "Commentaire de l'évaluateur : Emplois manquants" in message.body
-        assert "demandez une prolongation" in message.body
+        # A returned report can be resubmitted after the deadline: no extension to ask for.
+        assert "demandez une prolongation" not in message.body
+
+    def test_an_overdue_draft_is_told_to_ask_for_an_extension(self, world):
+        world["alpha"].reports.update(status=S.DRAFT)
+
+        run(days_after(7))
+
+        assert "demandez une prolongation" in mail.outbox[0].body
 
     def test_names_are_not_html_escaped(self, world):
         world["alpha"].name = "Centre d'essais & co"

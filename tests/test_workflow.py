@@ -5,6 +5,7 @@ import datetime
 import pytest
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
+from django.core import mail
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.utils import timezone
 
@@ -32,6 +33,7 @@ def setup():
         deadline=today + datetime.timedelta(days=10),
     )
     partner = f.partner("ALPHA")
+    partner.users.add(user)
     return user, reviewer, f.report(partner, period, S.DRAFT)
 
 
@@ -168,6 +170,9 @@ def test_only_a_programme_manager_reopens_an_approved_report_with_a_reason(
         workflow.report_reopen(report=report, manager=manager, reason=" ")
     with django_capture_on_commit_callbacks(execute=True):
         workflow.report_reopen(report=report, manager=manager, reason="Montant en double")
+    reopened = mail.outbox[-1]
+    assert reopened.subject == "Rapport 2025-2026 rouvert — PSM-NUM"
+    assert "Montant en double" in reopened.body and "was reopened" in reopened.body
 
     report.refresh_from_db()
     assert (report.status, report.comment, report.reviewed_by) == (
@@ -199,7 +204,9 @@ def test_decisions_are_e_mailed_to_the_partners_users_after_commit(
     returned, approved = mailoutbox
     assert returned.subject == "Rapport 2025-2026 à corriger — PSM-NUM"
     assert "Ventilez les montants." in returned.body
+    assert "Your 2025-2026 report for PSM-NUM was returned for correction." in returned.body
     assert approved.subject == "Rapport 2025-2026 approuvé — PSM-NUM"
+    assert "report for PSM-NUM was approved" in approved.body
 
 
 def test_a_refused_transition_sends_nothing(people, mailoutbox, django_capture_on_commit_callbacks):
@@ -209,3 +216,37 @@ def test_a_refused_transition_sends_nothing(people, mailoutbox, django_capture_o
         workflow.report_approve(report=report, reviewer=reviewer)
 
     assert mailoutbox == []
+
+
+def test_only_the_partners_users_submit(setup):
+    _user, reviewer, report = setup
+    outsider = get_user_model().objects.create_user("autre", password="x")
+
+    for someone in (outsider, reviewer):
+        with pytest.raises(PermissionDenied):
+            workflow.report_submit(report=report, user=someone)
+    report.refresh_from_db()
+    assert report.status == S.DRAFT
+
+
+def test_nobody_decides_on_their_own_organisations_report(people):
+    user, reviewer, _manager, _bystander, report = people
+    workflow.report_submit(report=report, user=user)
+    report.partner.users.add(reviewer)
+
+    with pytest.raises(PermissionDenied):
+        workflow.report_approve(report=report, reviewer=reviewer)
+
+
+def test_a_returned_report_can_be_resubmitted_after_the_deadline(people):
+    user, reviewer, _manager, _bystander, report = people
+    workflow.report_submit(report=report, user=user)
+    workflow.report_return(report=report, reviewer=reviewer, comment="Corrigez les emplois.")
+    period = report.period
+    period.deadline = timezone.localdate() - datetime.timedelta(days=30)
+    period.save()
+
+    workflow.report_submit(report=report, user=user)
+
+    report.refresh_from_db()
+    assert report.status == S.SUBMITTED
