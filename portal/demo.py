@@ -27,6 +27,7 @@ from django.contrib.auth import get_user_model
 from django.db import transaction
 from django.utils import timezone
 
+from portal import publication
 from portal.imports import import_dataset
 from portal.models import (
     Extension,
@@ -904,6 +905,7 @@ def load(today=None):
         outcomes.append(outcome)
     staff, partner_user = load_users()
     load_details(specs, granted_by=staff)
+    publish_years(specs, staff)
     return LoadSummary(outcomes=outcomes, accounts=ACCOUNTS)
 
 
@@ -949,6 +951,19 @@ def load_users():
     )
     Partner.objects.get(code=DEMO_PARTNER).users.add(partner_user)  # no-op when already a member
     return staff, partner_user
+
+
+def publish_years(specs, staff):
+    """Publish the highlights of the years the demo calls published, once (2019-2020 first)."""
+    for spec in specs:
+        for year in spec.years:
+            if year.state != PeriodState.PUBLISHED:
+                continue
+            period = Period.objects.select_related("programme").get(
+                programme__code=spec.code, label=year.label
+            )
+            if not period.publications.exists():
+                publication.publish(period=period, user=staff)
 
 
 def load_details(specs, *, granted_by):

@@ -99,6 +99,21 @@ class Highlights:
     cumulative_partner_investment: Decimal
     cumulative_sme_research_share: Decimal | None
 
+    @classmethod
+    def from_json(cls, data):
+        """The highlights back from their JSON document (a publication's snapshot)."""
+        import datetime
+
+        values = dict(data)
+        values["start"] = datetime.date.fromisoformat(data["start"])
+        values["end"] = datetime.date.fromisoformat(data["end"])
+        for key in ("partner_investment", "sme_research_spending", "cumulative_partner_investment"):
+            values[key] = Decimal(data[key])
+        share = data.get("cumulative_sme_research_share")
+        values["cumulative_sme_research_share"] = None if share is None else Decimal(share)
+        values["product_sectors"] = tuple(data["product_sectors"])
+        return cls(**{key: values[key] for key in cls.__dataclass_fields__})
+
     def as_json(self):
         """The JSON document of `manage.py highlights`: money as 2-place strings, share 4 places."""
         data = asdict(self)
@@ -138,19 +153,94 @@ def find_period(programme_code, period_label):
     raise UnknownPeriod(period_label, labels)
 
 
+# The drill-downs: which rows each figure is made of. compute() aggregates these same querysets.
+PROJECTS = "projects"
+PARTNERS = "partners"
+INVESTMENTS = "investments"
+SME_RESEARCH = "sme_research"
+JOBS = "jobs"
+PRODUCTS = "products"
+CUMULATIVE_INVESTMENTS = "cumulative_investments"
+DRILLDOWN_OF = {
+    "projects_in_progress": PROJECTS,
+    "collaborative_projects": PROJECTS,
+    "partners_involved": PARTNERS,
+    "partner_investment": INVESTMENTS,
+    "sme_research_spending": SME_RESEARCH,
+    "jobs": JOBS,
+    "jobs_direct": JOBS,
+    "jobs_indirect": JOBS,
+    "new_products": PRODUCTS,
+    "product_sectors": PRODUCTS,
+    "cumulative_partner_investment": CUMULATIVE_INVESTMENTS,
+}
+
+
+def projects_in_progress(period):
+    return Project.objects.in_progress_during(period)
+
+
+def collaborative_projects(period):
+    return projects_in_progress(period).filter(type=ProjectType.COLLABORATIVE_FUNDAMENTAL)
+
+
+def partners_involved(period):
+    return Partner.objects.participating_in(projects_in_progress(period))
+
+
+def investment_lines(period, *, provisional=False):
+    return InvestmentLine.objects.counted_in(period, provisional=provisional)
+
+
+def sme_research_lines(period, *, provisional=False):
+    return investment_lines(period, provisional=provisional).filter(SME_RESEARCH_SPENDING)
+
+
+def cumulative_investment_lines(period, *, provisional=False):
+    return InvestmentLine.objects.counted_through(period, provisional=provisional)
+
+
+def job_lines(period, *, provisional=False):
+    return JobLine.objects.counted_in(period, provisional=provisional)
+
+
+def new_product_lines(period, *, provisional=False):
+    return ProductLine.objects.counted_in(period, provisional=provisional).filter(
+        uses_programme_technology=True,
+        launch_date__gte=period.start,
+        launch_date__lte=period.end,
+    )
+
+
+def figure_rows(period, drilldown, *, provisional=False):
+    """The queryset of rows behind a drill-down (one of DRILLDOWN_OF's values)."""
+    lines = {
+        INVESTMENTS: investment_lines,
+        SME_RESEARCH: sme_research_lines,
+        CUMULATIVE_INVESTMENTS: cumulative_investment_lines,
+        JOBS: job_lines,
+        PRODUCTS: new_product_lines,
+    }
+    if drilldown == PROJECTS:
+        return projects_in_progress(period)
+    if drilldown == PARTNERS:
+        return partners_involved(period)
+    return lines[drilldown](period, provisional=provisional)
+
+
 def compute(period, *, provisional=False):
     """The highlights of `period` (its programme selected): five aggregate queries."""
-    projects = Project.objects.in_progress_during(period)
+    projects = projects_in_progress(period)
     project_counts = projects.aggregate(
         total=Count("pk"),
         collaborative=Count("pk", filter=Q(type=ProjectType.COLLABORATIVE_FUNDAMENTAL)),
     )
-    partners_involved = Partner.objects.participating_in(projects).count()
+    partner_count = partners_involved(period).count()
 
     # Money is a flow: this period's figures and the cumulative ones come from one scan of the
     # lines of every period ending by this one.
     this_period = Q(report__period=period)
-    money = InvestmentLine.objects.counted_through(period, provisional=provisional).aggregate(
+    money = cumulative_investment_lines(period, provisional=provisional).aggregate(
         investment=Sum("amount", filter=this_period, default=Decimal(0)),
         sme_research=Sum("amount", filter=this_period & SME_RESEARCH_SPENDING, default=Decimal(0)),
         cumulative=Sum("amount", default=Decimal(0)),
@@ -158,17 +248,12 @@ def compute(period, *, provisional=False):
     )
 
     # Jobs are a stock: this period only, never added across periods.
-    jobs = JobLine.objects.counted_in(period, provisional=provisional).aggregate(
+    jobs = job_lines(period, provisional=provisional).aggregate(
         direct=Sum("direct", default=0), indirect=Sum("indirect", default=0)
     )
 
     products_by_sector = list(
-        ProductLine.objects.counted_in(period, provisional=provisional)
-        .filter(
-            uses_programme_technology=True,
-            launch_date__gte=period.start,
-            launch_date__lte=period.end,
-        )
+        new_product_lines(period, provisional=provisional)
         .values("sector__code")
         .annotate(count=Count("pk"))
         .order_by("sector__code")
@@ -184,7 +269,7 @@ def compute(period, *, provisional=False):
         provisional=provisional,
         projects_in_progress=project_counts["total"],
         collaborative_projects=project_counts["collaborative"],
-        partners_involved=partners_involved,
+        partners_involved=partner_count,
         partner_investment=round_money(money["investment"]),
         sme_research_spending=round_money(money["sme_research"]),
         jobs=jobs["direct"] + jobs["indirect"],

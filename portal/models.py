@@ -809,3 +809,34 @@ class Reminder(models.Model):
 
     def __str__(self):
         return f"{self.partner.code} {self.period} {self.sent_on}"
+
+
+class Publication(models.Model):
+    """Published highlights of a period: a frozen snapshot of every figure. The latest one is what
+    the public sees; earlier ones are the restatement history."""
+
+    period = models.ForeignKey(
+        Period, models.PROTECT, related_name="publications", verbose_name=_("période")
+    )
+    figures = models.JSONField(_("chiffres"), help_text=_("Le document JSON des faits saillants."))
+    approved_reports = models.PositiveIntegerField(_("rapports approuvés"))
+    note = models.TextField(_("note"), blank=True, help_text=_("Par exemple, ce qui a été révisé."))
+    published_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("publié par"),
+    )
+    published_at = models.DateTimeField(_("publié le"), default=timezone.now)
+
+    class Meta:
+        ordering = ["period", "-published_at"]
+        get_latest_by = "published_at"
+        verbose_name = _("publication")
+        verbose_name_plural = _("publications")
+        permissions = [("publish_highlights", _("Peut publier les faits saillants"))]
+
+    def __str__(self):
+        return f"{self.period} — {self.published_at:%Y-%m-%d %H:%M}"

@@ -253,3 +253,13 @@ def test_once_loads_nothing_when_the_demo_is_there_but_prints_the_accounts(loade
     assert row_counts() == counts
     assert "déjà chargée" in output
     assert f"identifiant « {demo.STAFF_USERNAME} »" in output
+
+
+def test_the_demo_publishes_2019_2020_with_the_published_figures(loaded):
+    period = Period.objects.get(programme__code="PSM-NUM", label="2019-2020")
+
+    (published,) = period.publications.all()
+
+    assert published.figures["projects_in_progress"] == 46
+    assert published.figures["partner_investment"] == "39286412.50"
+    assert published.approved_reports == period.reports.filter(status="approved").count()

@@ -19,6 +19,7 @@ PORTAL_MODELS = [
     "productline",
     "checkacknowledgement",
     "reminder",
+    "publication",
 ]
 
 
@@ -55,7 +56,7 @@ def remove_groups(apps, schema_editor):
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("portal", "0002_review_checks_reminders"),
+        ("portal", "0003_publications"),
         ("auth", "0012_alter_user_first_name_max_length"),
         ("contenttypes", "0002_remove_content_type_name"),
     ]
