@@ -19,7 +19,8 @@ from import_export.admin import ImportExportModelAdmin
 from import_export.formats.base_formats import CSV, XLSX
 from simple_history.admin import SimpleHistoryAdmin
 
-from portal import checks, resources, review, workflow
+from portal import checks, publication, resources, review, workflow
+from portal.highlights import compute
 from portal.imports import ImportFileError, dataset_from_bytes
 from portal.models import (
     CheckAcknowledgement,
@@ -32,6 +33,7 @@ from portal.models import (
     ProductLine,
     Programme,
     Project,
+    Publication,
     Reminder,
     Report,
     ReportStatus,
@@ -175,15 +177,56 @@ class PeriodAdmin(ContractAdmin):
     @admin.display(description=_("Suivi"))
     def review_links(self, period):
         return format_html(
-            '<a href="{}">{}</a> · <a href="{}">{}</a>',
+            '<a href="{}">{}</a> · <a href="{}">{}</a> · <a href="{}">{}</a>',
             reverse("admin:portal_period_checks", args=[period.pk]),
             _("vérifications"),
             reverse("admin:portal_report_cycle", args=[period.pk]),
             _("où en est chaque partenaire"),
+            reverse("admin:portal_period_publish", args=[period.pk]),
+            _("publication"),
         )
+
+    def publish_view(self, request, period_id):
+        """Preview, publish or republish the period's highlights; what changed since publication."""
+        if not request.user.has_perm("portal.view_publication"):
+            raise PermissionDenied
+        period = get_object_or_404(Period.objects.select_related("programme"), pk=period_id)
+        if request.method == "POST":
+            try:
+                publication.publish(
+                    period=period, user=request.user, note=request.POST.get("note", "")
+                )
+            except PermissionDenied:
+                raise
+            self.message_user(
+                request,
+                _("Faits saillants de %(period)s publiés.") % {"period": period},
+                messages.SUCCESS,
+            )
+            return redirect("admin:portal_period_publish", period.pk)
+        current = publication.latest(period)
+        live = compute(period)
+        context = {
+            **self.admin_site.each_context(request),
+            "title": _("Publication des faits saillants — %(period)s") % {"period": period},
+            "opts": self.opts,
+            "period": period,
+            "current": current,
+            "history": period.publications.select_related("published_by").order_by("-published_at"),
+            "preview": publication.preview(period),
+            "changes": publication.changes_since(current, live=live) if current else [],
+            "responsible": publication.reports_changed_since(current) if current else [],
+            "can_publish": request.user.has_perm("portal.publish_highlights"),
+        }
+        return TemplateResponse(request, "admin/portal/period/publish.html", context)
 
     def get_urls(self):
         return [
+            path(
+                "<int:period_id>/publish/",
+                self.admin_site.admin_view(self.publish_view),
+                name="portal_period_publish",
+            ),
             path(
                 "<int:period_id>/checks/",
                 self.admin_site.admin_view(self.checks_view),
@@ -714,4 +757,32 @@ class ReminderAdmin(admin.ModelAdmin):
         return False
 
     def has_change_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(Publication)
+class PublicationAdmin(admin.ModelAdmin):
+    """Every publication of every period: the restatement history. Published from a period's
+    « publication » page, never edited."""
+
+    list_display = ("period", "published_at", "published_by", "approved_reports", "note")
+    list_filter = ("period__programme", ("period", PeriodFilter))
+    list_select_related = ("period__programme", "published_by")
+    readonly_fields = (
+        "period",
+        "figures",
+        "approved_reports",
+        "note",
+        "published_by",
+        "published_at",
+    )
+    show_full_result_count = False
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
         return False

@@ -12,6 +12,7 @@ from portal.models import (
     Extension,
     InvestmentLine,
     Period,
+    Publication,
     Reminder,
     Report,
     ReportStatus,
@@ -413,6 +414,7 @@ def test_reviewers_see_but_do_not_edit_the_registry(client, data):
         "extension",
         "reminder",
         "checkacknowledgement",
+        "publication",
     ],
 )
 def test_changelist_queries_do_not_grow_with_rows(client, model, django_assert_max_num_queries):
@@ -450,6 +452,7 @@ def test_changelist_queries_do_not_grow_with_rows(client, model, django_assert_m
                 sent_on=period.deadline,
                 recipients="a@b.c",
             )
+            Publication.objects.create(period=next_period, figures={}, approved_reports=0)
             CheckAcknowledgement.objects.create(
                 period=period,
                 code="amount_over_threshold",
