@@ -5,14 +5,77 @@ return or NUL) is prefixed with an apostrophe so that a spreadsheet shows it ins
 """
 
 import csv
+import datetime
 import io
 import json
 from decimal import Decimal
 
-from portal.highlights import FIGURES
+from openpyxl import Workbook
+from openpyxl.cell import WriteOnlyCell
+
+from portal.highlights import (
+    FIGURES,
+    INVESTMENTS,
+    JOBS,
+    PARTNERS,
+    PRODUCTS,
+    PROJECTS,
+    SME_RESEARCH,
+)
+from portal.highlights import figure_rows as drilldown_rows
 
 FORMATS = ("json", "csv", "xlsx")
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r", "\0")
+FIGURES_SHEET = "Faits saillants"
+
+_LINE = [
+    ("period", "report__period__label"),
+    ("partner", "report__partner__code"),
+    ("partner_name", "report__partner__name"),
+    ("project", "project__code"),
+]
+_INVESTMENT = [*_LINE, ("category", "category"), ("performer", "performer"), ("amount", "amount")]
+# The staff workbook's sheets after the figures: the rows behind each figure (highlights'
+# drill-downs), as (drill-down, sheet title, [(column header, field path)]). Headers are the data
+# contract's column names, so a sheet reads like an import file.
+DRILLDOWN_SHEETS = [
+    (
+        PROJECTS,
+        "Projets",
+        [
+            ("code", "code"),
+            ("title", "title"),
+            ("type", "type"),
+            ("sector", "sector__code"),
+            ("lead_partner", "lead_partner__code"),
+            ("start", "start"),
+            ("end", "end"),
+            ("status", "status"),
+        ],
+    ),
+    (
+        PARTNERS,
+        "Partenaires",
+        [("code", "code"), ("name", "name"), ("kind", "kind"), ("quebec", "quebec")],
+    ),
+    (INVESTMENTS, "Investissements", _INVESTMENT),
+    (SME_RESEARCH, "PME et centres de recherche", _INVESTMENT),
+    (JOBS, "Emplois", [*_LINE, ("direct", "direct"), ("indirect", "indirect")]),
+    (
+        PRODUCTS,
+        "Nouveaux produits",
+        [
+            *_LINE,
+            ("name", "name"),
+            ("sector", "sector__code"),
+            ("launch_date", "launch_date"),
+            ("uses_programme_technology", "uses_programme_technology"),
+        ],
+    ),
+]
+_ORDER = {PROJECTS: ("code",), PARTNERS: ("code",)}
+_LINE_ORDER = ("report__partner__code", "project__code", "pk")
+_NUMBER_FORMATS = {datetime.date: "yyyy-mm-dd", Decimal: "#,##0.00"}
 
 
 def neutralise(value):
@@ -72,17 +135,47 @@ def _xlsx_value(key, value):
     return neutralise(value)
 
 
-def to_xlsx(highlights):
-    from openpyxl import Workbook
+def to_xlsx(highlights, *, drilldowns_of=None):
+    """The workbook as bytes (see write_xlsx)."""
+    buffer = io.BytesIO()
+    write_xlsx(highlights, buffer, drilldowns_of=drilldowns_of)
+    return buffer.getvalue()
 
-    workbook = Workbook()
-    sheet = workbook.active
-    sheet.title = "Faits saillants"
+
+def write_xlsx(highlights, output, *, drilldowns_of=None):
+    """Write the workbook to `output` (a path or binary file): the figures sheet, then, given
+    `drilldowns_of` (the period, for staff only), one sheet per drill-down with its rows.
+
+    Write-only mode streams rows to disk, so memory does not grow with the drill-downs' size."""
+    workbook = Workbook(write_only=True)
+    sheet = workbook.create_sheet(FIGURES_SHEET)
+    for column, width in zip("ABCD", (32, 60, 52, 22), strict=True):
+        sheet.column_dimensions[column].width = width
     sheet.append(["key", "label_fr", "label_en", "value"])
     for key, label_fr, label_en, value in figure_rows(highlights):
         sheet.append([key, neutralise(label_fr), neutralise(label_en), _xlsx_value(key, value)])
-    for column, width in zip("ABCD", (32, 60, 52, 22), strict=True):
-        sheet.column_dimensions[column].width = width
-    buffer = io.BytesIO()
-    workbook.save(buffer)
-    return buffer.getvalue()
+    if drilldowns_of is not None:
+        for drilldown, title, columns in DRILLDOWN_SHEETS:
+            _append_drilldown(workbook.create_sheet(title), drilldowns_of, drilldown, columns)
+    workbook.save(output)
+
+
+def _append_drilldown(sheet, period, drilldown, columns):
+    sheet.append([header for header, _path in columns])
+    rows = (
+        drilldown_rows(period, drilldown)
+        .order_by(*_ORDER.get(drilldown, _LINE_ORDER))
+        .values_list(*(path for _header, path in columns))
+    )
+    for row in rows.iterator(chunk_size=2000):
+        sheet.append([_drilldown_cell(sheet, value) for value in row])
+
+
+def _drilldown_cell(sheet, value):
+    """Dates shown as dates and amounts with cents; text neutralised; numbers stay numbers."""
+    number_format = _NUMBER_FORMATS.get(type(value))
+    if number_format is None:
+        return neutralise(value)
+    cell = WriteOnlyCell(sheet, value)
+    cell.number_format = number_format
+    return cell

@@ -146,8 +146,10 @@ def page_context(request, visible):
     history = list(period.publications.order_by("published_at", "pk"))
     exports = []
     if visible.publication is not None or visible.staff:
+        # The files say what the page says: the live figures when the page shows them.
+        version = "?version=live" if visible.live and history else ""
         exports = [
-            (label, reverse("highlights-export", kwargs={**names, "format": fmt}))
+            (label, reverse("highlights-export", kwargs={**names, "format": fmt}) + version)
             for fmt, label in EXPORT_FORMATS
         ]
     return {
