@@ -116,3 +116,25 @@ def test_reviewers_see_the_publication_page_but_cannot_publish(client, period):
     assert client.get(url).status_code == 200
     assert client.post(url, {}).status_code == 403
     assert not period.publications.exists()
+
+
+def test_after_publication_a_changed_line_leaves_the_public_page_and_staff_see_the_diff(
+    client, period
+):
+    manager = staff("gestion", PROGRAMME_MANAGERS)
+    publication.publish(period=period, user=manager)
+    page = reverse("highlights", kwargs={"programme": "PSM-NUM", "period": "2019-2020"})
+    assert "1,2\u00a0M$" in client.get(page).content.decode()
+    line = InvestmentLine.objects.get(report__partner__code="ALPHA", category="labour")
+    line.amount = Decimal("9000000.00")
+    line.save()
+
+    public = client.get(page).content.decode()
+    assert "1,2\u00a0M$" in public and "9,0\u00a0M$" not in public  # the snapshot
+    client.force_login(manager)
+    diff = client.get(reverse("admin:portal_period_publish", args=[period.pk]))
+    changes = {c.key: (c.published, c.live) for c in diff.context["changes"]}
+    assert changes["partner_investment"] == ("1235812.35", "9001244.46")
+    assert [r.partner.code for r in diff.context["responsible"]] == ["ALPHA"]
+    live = client.get(page, {"version": "live"}).content.decode()
+    assert "9,0\u00a0M$" in live
