@@ -22,6 +22,7 @@ from portal.models import (
     Publication,
     Report,
     ReportStatus,
+    english_active,
 )
 
 # The keys that are figures (not the programme, period and dates that name them).
@@ -69,6 +70,16 @@ class FigureChange:
     published: object
     live: object
 
+    @property
+    def label(self):
+        return self.label_en if english_active() else self.label_fr
+
+
+def labelled(highlights):
+    """(label in the active language, value) of every figure, values as in the JSON."""
+    data = highlights.as_json()
+    return [(LABELS[key][1 if english_active() else 0], data[key]) for key in FIGURE_KEYS]
+
 
 def changes_since(publication, *, live=None):
     """Figures whose live (approved) value differs from the publication's, in FIGURES order."""
@@ -105,6 +116,9 @@ class Preview:
     approved: Highlights
     provisional: Highlights
     submitted_reports: int
+
+    def approved_figures(self):
+        return labelled(self.approved)
 
     def additions(self):
         """(key, labels, approved value, value with the submitted reports) where they differ."""
