@@ -133,3 +133,17 @@ def test_formula_cells_are_neutralised(text):
     assert neutralise(text) == "'" + text
     assert neutralise("Capteur =") == "Capteur ="
     assert neutralise(42) == 42
+
+
+def test_the_xlsx_workbook_adds_the_rows_behind_each_figure(tmp_path):
+    load_fixtures()
+    path = tmp_path / "figures.xlsx"
+
+    run("PSM-NUM", "2019-2020", "--format", "xlsx", "--output", str(path))
+
+    workbook = load_workbook(path, read_only=True)
+    assert workbook.sheetnames[0] == "Faits saillants" and len(workbook.sheetnames) > 1
+    investments = next(name for name in workbook.sheetnames if name.startswith("Investissements"))
+    rows = list(workbook[investments].iter_rows(values_only=True))
+    amount = rows[0].index("amount")
+    assert sum(Decimal(str(r[amount])) for r in rows[1:]) == Decimal("1235812.35")

@@ -4,7 +4,7 @@ from django.core.management.base import BaseCommand, CommandError
 from django.utils.translation import gettext as _
 
 from portal import exports
-from portal.highlights import UnknownPeriod, UnknownProgramme, highlights_for
+from portal.highlights import UnknownPeriod, UnknownProgramme, compute, find_period
 
 
 class Command(BaseCommand):
@@ -23,7 +23,7 @@ class Command(BaseCommand):
 
     def handle(self, *args, programme, period, format, output, provisional, **options):
         try:
-            figures = highlights_for(programme, period, provisional=provisional)
+            found = find_period(programme, period)
         except UnknownProgramme as error:
             known = ", ".join(error.args[1]) or _("aucun")
             raise CommandError(
@@ -38,7 +38,13 @@ class Command(BaseCommand):
                 )
                 % {"label": period, "code": programme, "known": known}
             ) from None
-        content = exports.render(figures, format)
+        figures = compute(found, provisional=provisional)
+        if format == "xlsx":
+            # Staff's workbook: the figures, then the rows behind them (approved rows: with
+            # --provisional the sheets would not add up to the figures, so they are left out).
+            content = exports.to_xlsx(figures, drilldowns_of=None if provisional else found)
+        else:
+            content = exports.render(figures, format)
         if output:
             mode = "wb" if isinstance(content, bytes) else "w"
             try:
