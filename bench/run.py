@@ -50,6 +50,19 @@ def parse_args(argv=None):
     )
     measure.add_argument("--runs", type=int, default=5, help="timed runs of the rollup and SQL")
     measure.add_argument(
+        "--requests", type=int, default=50, help="timed requests of each page (after one warm-up)"
+    )
+    measure.add_argument(
+        "--profile-export",
+        action="store_true",
+        help="also run the smaller CSV export under cProfile (bench/out/export-profile.txt)",
+    )
+    measure.add_argument(
+        "--no-xlsx-cumulative",
+        action="store_true",
+        help="skip the XLSX export of the cumulative drill-down (the slowest export)",
+    )
+    measure.add_argument(
         "--profile-rows",
         type=int,
         default=0,
@@ -68,7 +81,9 @@ def parse_args(argv=None):
         help="keep the database and the CSV files afterwards (to experiment by hand)",
     )
     parser.add_argument(
-        "--only", choices=["rollup", "import"], help="measure only the rollup or only the import"
+        "--only",
+        choices=["rollup", "import", "pages"],
+        help="measure only the rollup, the import, or the pages and drill-down exports",
     )
     parser.add_argument("--step", help=argparse.SUPPRESS)  # internal: run one step (child)
     parser.add_argument("--params", help=argparse.SUPPRESS)
@@ -125,6 +140,8 @@ def child_env(url):
             "DEBUG": "false",
             "SECRET_KEY": "bench-only-not-a-secret-" + "x" * 40,
             "PYTHONPATH": str(ROOT),
+            # The pages are requested through django.test.Client, whose host is "testserver".
+            "ALLOWED_HOSTS": "testserver",
         }
     )
     return env
@@ -199,6 +216,9 @@ def main(args):
         "database": url,
         "scale": opts,
         "memory_method": "peak RSS (ru_maxrss) of the step's child process, from os.wait4()",
+        # Other work on the machine skews every time: the load average says whether there was any.
+        "load_average_at_start": os.getloadavg(),
+        "cpus": os.cpu_count(),
     }
     say(f"database {url}: drop if it exists, create")
     create_database(args.server, args.db_name)
@@ -210,9 +230,13 @@ def main(args):
             "profile": work / "investments-profile.csv",
         }
         build_data(args, opts, url, work, files, report)
-        if args.only != "import":
-            measure_rollup(args, args.period or labels[-2], url, work, report)
-        if args.only != "rollup":
+        period = args.period or labels[-2]
+        if args.only in (None, "rollup"):
+            measure_rollup(args, period, url, work, report)
+        # The pages before the import: they are measured on the lines built (1 000 000 by default).
+        if args.only in (None, "pages"):
+            measure_pages(args, period, url, work, report)
+        if args.only in (None, "import"):
             measure_import(args, url, work, files, report)
     finally:
         if args.keep:
@@ -223,6 +247,7 @@ def main(args):
             say(f"database {url} dropped")
 
     report["total_seconds"] = time.perf_counter() - started
+    report["load_average_at_end"] = os.getloadavg()
     stamp = datetime.datetime.now().strftime("%Y%m%d-%H%M%S")
     for name in (f"bench-{stamp}.json", "latest.json"):
         (OUT / name).write_text(json.dumps(report, indent=2, default=str) + "\n")
@@ -230,6 +255,9 @@ def main(args):
     print(f"\nJSON: {OUT / ('bench-' + stamp + '.json')}")
     checks = [report["rollup"]["same_numbers"]] if "rollup" in report else []
     checks += [report[k]["ok"] for k in ("rollback_check", "import", "reimport") if k in report]
+    if "pages" in report:
+        checks += [page["status"] == 200 for page in report["pages"].values()]
+        checks += [export["ok"] for export in report["exports"]]
     return 0 if all(checks) else 1
 
 
@@ -319,6 +347,117 @@ def measure_import(args, url, work, files, report):
         report["profile"] = profiled
 
 
+def measure_pages(args, period, url, work, report):
+    """(4) the one-pager and the programme page (public and staff), then the drill-down exports."""
+    programme = report["build"]["programme"]
+    static_root = work / "static"
+    say(f"(4) pages: users, collectstatic, publish the published periods and {period}")
+    setup, _rss, _wall = run_step(
+        "pages_setup",
+        {"programme": programme, "period": period, "static_root": str(static_root)},
+        url,
+        work,
+    )
+    report["pages_setup"] = setup
+    say(
+        "published "
+        + ", ".join(f"{p['period']} ({p['seconds']:.1f} s)" for p in setup["published"])
+    )
+    common = {"programme": programme, "static_root": str(static_root)}
+    say(f"(4) pages of {period}: {args.requests} requests each after one warm-up")
+    pages, rss, _wall = run_step(
+        "pages", {**common, "period": period, "requests": args.requests}, url, work
+    )
+    report["pages"] = pages
+    report["pages_peak_rss_mib"] = rss
+
+    # The exports: the measured period's investment lines (CSV and XLSX), its cumulative lines (the
+    # largest drill-down), and a period with about a quarter of the lines (CSV memory is flat).
+    sizes = setup["drilldown_rows"]
+    measured = sizes[period]["investments"]
+    smaller = min(
+        (label for label in sizes if label != period),
+        key=lambda label: abs(sizes[label]["investments"] - measured / 4),
+    )
+    plan = [
+        ("csv", smaller, "investments"),
+        ("csv", period, "investments"),
+        ("csv", period, "cumulative_investments"),
+        ("xlsx", period, "investments"),
+    ]
+    if not args.no_xlsx_cumulative:
+        plan.append(("xlsx", period, "cumulative_investments"))
+    report["exports"] = []
+    for fmt, label, figure in plan:
+        rows = sizes[label][figure]
+        say(f"(5) drill-down export {fmt.upper()}: {figure} of {label} ({rows} rows)")
+        out = work / f"{figure}-{label}.{fmt}"
+        export, rss, wall = run_step(
+            "export",
+            {**common, "period": label, "figure": figure, "format": fmt, "out": str(out)},
+            url,
+            work,
+        )
+        export.update(
+            {"format": fmt, "period": label, "figure": figure, "peak_rss_mib": rss, "wall": wall}
+        )
+        export.update(check_export(out, fmt))
+        export["ok"] = (
+            export["status"] == 200
+            and export["rows"] == export["expected_rows"]
+            and export["amount"] == export["expected_amount"]
+            and export["streaming"] == (fmt == "csv")
+        )
+        out.unlink(missing_ok=True)
+        report["exports"].append(export)
+
+    if args.profile_export:
+        say(f"profile: CSV export of investments of {smaller} under cProfile")
+        out = work / "profiled.csv"
+        profiled, _rss, _wall = run_step(
+            "export",
+            {
+                **common,
+                "period": smaller,
+                "figure": "investments",
+                "format": "csv",
+                "out": str(out),
+                "profile": str(OUT / "export.prof"),
+            },
+            url,
+            work,
+        )
+        out.unlink(missing_ok=True)
+        (OUT / "export-profile.txt").write_text(
+            profiled.pop("profile_tottime") + "\n" + profiled.pop("profile_cumulative")
+        )
+        report["export_profile"] = profiled
+
+
+def check_export(path, fmt):
+    """Rows and the sum of the amount column of an exported file (read back in the parent, so the
+    check costs the measured child nothing)."""
+    from decimal import Decimal
+
+    def read_back(values):
+        header = next(values)
+        column = next(i for i, name in enumerate(header) if str(name).startswith("Montant"))
+        amounts = [Decimal(str(row[column])) for row in values]  # a few MiB: the parent's
+        rows, total = len(amounts), sum(amounts, Decimal(0))
+        return {"rows": rows, "amount": str(total.quantize(Decimal("0.01"))), "header": header}
+
+    if fmt == "csv":
+        with open(path, newline="", encoding="utf-8") as handle:
+            return read_back(csv.reader(handle))
+    from openpyxl import load_workbook
+
+    workbook = load_workbook(path, read_only=True)
+    try:
+        return read_back(workbook.worksheets[0].iter_rows(values_only=True))
+    finally:
+        workbook.close()
+
+
 def verdict(ok):
     return "ok" if ok else "MISSED"
 
@@ -389,11 +528,47 @@ def print_table(report):
                 verdict(rb["ok"]),
             ),
         ]
+    pages = report.get("pages")
+    if pages:
+        names = {
+            "one_pager_public": "(4) one-pager, public",
+            "one_pager_staff_live": "    one-pager, staff live",
+            "programme_public": "    programme page, public",
+            "programme_staff": "    programme page, staff",
+            "drilldown_page_staff": "    drill-down page (investments)",
+        }
+        for key, name in names.items():
+            page = pages.get(key)
+            if page is None:
+                continue
+            rows.append(
+                (
+                    name,
+                    f"{page['median'] * 1000:.1f} ms median, p95 {page['p95'] * 1000:.1f} ms "
+                    f"({page['requests']} requests); {page['queries']} queries "
+                    f"({page['query_seconds'] * 1000:.1f} ms in SQL); {page['bytes']} bytes",
+                    verdict(page["status"] == 200),
+                )
+            )
+    for e in report.get("exports", []):
+        rss = e["peak_rss_mib"]
+        rows.append(
+            (
+                f"(5) {e['format'].upper()} {e['figure']} {e['period']}",
+                f"{e['rows']} rows, {e['bytes'] / 2**20:.1f} MiB in {e['seconds']:.1f} s "
+                f"({e['rows'] / e['seconds']:.0f} rows/s, first byte {e['first_byte_seconds']:.2f} s, "
+                f"{e['queries']} queries); peak RSS {rss:.0f} MiB (+{rss - base:.0f})",
+                verdict(e["ok"]),
+            )
+        )
     rows.append(("(3) peak RSS: baseline", f"{base:.0f} MiB (django.setup() + one query)", ""))
     for name, part in (("rollup", r), ("import", i), ("re-import", a)):
         if part:
             rss = part["peak_rss_mib"]
             rows.append((f"    {name} step", f"{rss:.0f} MiB (+{rss - base:.0f})", ""))
+    if pages:
+        rss = report["pages_peak_rss_mib"]
+        rows.append(("    pages step", f"{rss:.0f} MiB (+{rss - base:.0f})", ""))
     p = report.get("profile")
     if p:
         rows.append(
@@ -404,7 +579,25 @@ def print_table(report):
                 "",
             )
         )
-    rows.append(("total run time", f"{report['total_seconds']:.0f} s", ""))
+    if report.get("export_profile"):
+        e = report["export_profile"]
+        rows.append(
+            (
+                "profiled export",
+                f"CSV of {e['expected_rows']} rows in {e['seconds']:.1f} s under cProfile: "
+                "bench/out/export-profile.txt",
+                "",
+            )
+        )
+    load = "/".join(f"{x:.1f}" for x in report["load_average_at_end"])
+    rows.append(
+        (
+            "total run time",
+            f"{report['total_seconds']:.0f} s (load average at the end {load}, "
+            f"{report['cpus']} CPUs)",
+            "",
+        )
+    )
     width = max(len(name) for name, _v, _o in rows)
     print()
     for name, value, outcome in rows:
@@ -413,6 +606,11 @@ def print_table(report):
         print("\nrollup queries (one run):")
         for query in r["rollup_queries"]:
             print(f"  {query['seconds'] * 1000:8.1f} ms  {query['sql'][:90]}")
+    if pages:
+        for key, page in pages.items():
+            print(f"\nslowest queries of one request, {key}:")
+            for query in page["slowest_queries"][:3]:
+                print(f"  {query['seconds'] * 1000:8.1f} ms  {query['sql'][:90]}")
 
 
 if __name__ == "__main__":

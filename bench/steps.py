@@ -249,10 +249,232 @@ def step_import(params):
     return result
 
 
+# --- (4) the pages and the drill-down exports, through Django's test client -----------------------
+
+BENCH_SUPERUSER = "bench-admin"
+BENCH_MANAGER = "bench-gestionnaire"
+
+
+def static_settings(params):
+    """DEBUG is off, so {% static %} needs collectstatic's manifest: collected once (setup step)
+    into the bench's work folder, then every page/export child points STATIC_ROOT at it."""
+    from django.test import override_settings
+
+    return override_settings(STATIC_ROOT=params["static_root"])
+
+
+def step_pages_setup(params):
+    """Not measured: the bench's users, collectstatic, and the publications the public pages read
+    (every period of the programme whose state is « published », and the measured period)."""
+    from django.contrib.auth import get_user_model
+    from django.contrib.auth.models import Group
+    from django.core.management import call_command
+    from django.db.models import Count
+
+    from portal import highlights
+    from portal.models import Period, PeriodState
+    from portal.publication import publish
+    from portal.roles import PROGRAMME_MANAGERS
+
+    User = get_user_model()
+    started = time.perf_counter()
+    with static_settings(params):
+        call_command("collectstatic", interactive=False, verbosity=0)
+    superuser = User.objects.create_superuser(BENCH_SUPERUSER, "bench@example.org", None)
+    # The staff viewer of the pages and drill-downs: what a programme manager is (is_staff and the
+    # group; not a superuser, so its permissions are read through the group as in production).
+    manager = User.objects.create_user(BENCH_MANAGER, "manager@example.org", None, is_staff=True)
+    manager.groups.add(Group.objects.get(name=PROGRAMME_MANAGERS))
+
+    periods = list(
+        Period.objects.select_related("programme")
+        .filter(programme__code=params["programme"])
+        .order_by("start")
+    )
+    published = []
+    for period in periods:
+        if period.state == PeriodState.PUBLISHED or period.label == params["period"]:
+            t0 = time.perf_counter()
+            publish(period=period, user=superuser, note="bench")
+            published.append({"period": period.label, "seconds": time.perf_counter() - t0})
+
+    # The size of each drill-down of lines, per period (approved reports: what the page shows).
+    sizes = {}
+    for period in periods:
+        sizes[period.label] = {
+            figure: highlights.figure_rows(period, figure).aggregate(n=Count("pk"))["n"]
+            for figure in (highlights.INVESTMENTS, highlights.CUMULATIVE_INVESTMENTS)
+        }
+    return {
+        "seconds": time.perf_counter() - started,
+        "published": published,
+        "drilldown_rows": sizes,
+        "periods": [p.label for p in periods],
+    }
+
+
+def bench_client(staff):
+    from django.contrib.auth import get_user_model
+    from django.test import Client
+
+    client = Client()
+    if staff:
+        client.force_login(get_user_model().objects.get(username=BENCH_MANAGER))
+    return client
+
+
+def timed_get(client, url):
+    started = time.perf_counter()
+    response = client.get(url)
+    body = b"".join(response.streaming_content) if response.streaming else response.content
+    return time.perf_counter() - started, response, body
+
+
+def percentile(values, share):
+    """Nearest-rank percentile (p95 of 50 values: the 48th smallest)."""
+    ordered = sorted(values)
+    rank = max(1, -(-len(ordered) * share // 1))  # ceil
+    return ordered[int(rank) - 1]
+
+
+def step_pages(params):
+    """(a) public one-pager (published snapshot), (b) staff live one-pager (`?version=live`: the
+    rollup), (c) public programme page, (d) staff programme page: one warm-up request, then
+    `requests` timed ones (median, p95), and one more with its queries counted and timed."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+    from django.urls import reverse
+    from django.utils import translation
+
+    programme, period = params["programme"], params["period"]
+    with translation.override("fr-ca"):
+        one_pager = reverse("highlights", kwargs={"programme": programme, "period": period})
+        programme_page = reverse("highlights-programme", kwargs={"programme": programme})
+        drilldown = reverse(
+            "highlights-drilldown",
+            kwargs={"programme": programme, "period": period, "figure": "investments"},
+        )
+    cases = [
+        ("one_pager_public", False, one_pager),
+        ("one_pager_staff_live", True, one_pager + "?version=live"),
+        ("programme_public", False, programme_page),
+        ("programme_staff", True, programme_page),
+        # For context: the first page (50 rows) of the period's investment lines, with its totals.
+        ("drilldown_page_staff", True, drilldown),
+    ]
+    results = {}
+    with static_settings(params):
+        for name, staff, url in cases:
+            client = bench_client(staff)
+            _seconds, response, body = timed_get(client, url)  # warm-up
+            if response.status_code != 200:
+                raise SystemExit(f"bench: {url} answered {response.status_code}")
+            times = [timed_get(client, url)[0] for _ in range(params["requests"])]
+            timer = QueryTimer()
+            with CaptureQueriesContext(connection) as captured, connection.execute_wrapper(timer):
+                _seconds, response, body = timed_get(client, url)
+            slowest = sorted(timer.queries, key=lambda q: -q[2])[:5]
+            plan = None
+            if slowest and slowest[0][2] > 0.05:  # where a page's time goes, when it goes somewhere
+                with connection.cursor() as cursor:
+                    cursor.execute("EXPLAIN (ANALYZE, BUFFERS) " + slowest[0][0], slowest[0][1])
+                    plan = "\n".join(row[0] for row in cursor.fetchall())
+            results[name] = {
+                "url": url,
+                "staff": staff,
+                "status": response.status_code,
+                "bytes": len(body),
+                "provisoire": "provisoire" in body.decode("utf-8", "replace").lower(),
+                "requests": len(times),
+                "seconds": times,
+                "median": statistics.median(times),
+                "p95": percentile(times, 0.95),
+                "max": max(times),
+                "queries": len(captured.captured_queries),
+                "query_seconds": sum(q[2] for q in timer.queries),
+                "slowest_queries": [
+                    {"sql": " ".join(sql.split())[:300], "seconds": seconds}
+                    for sql, _params, seconds in slowest
+                ],
+                "slowest_plan": plan,
+            }
+    return results
+
+
+def step_export(params):
+    """One drill-down export as a staff user downloads it: `?_export=csv` consumed chunk by chunk
+    from `streaming_content` (written to a file, as a browser does), `?_export=xlsx` whole. The
+    file is checked afterwards by the parent (rows, sum of the amounts), so the check costs this
+    child's peak memory nothing."""
+    from django.db import connection
+    from django.db.models import Count, Sum
+    from django.test.utils import CaptureQueriesContext
+    from django.urls import reverse
+    from django.utils import translation
+
+    from portal import highlights
+
+    kwargs = {k: params[k] for k in ("programme", "period", "figure")}
+    with translation.override("fr-ca"):
+        url = reverse("highlights-drilldown", kwargs=kwargs) + f"?_export={params['format']}"
+    profiler = cProfile.Profile() if params.get("profile") else None
+    with static_settings(params):
+        client = bench_client(staff=True)
+        started = time.perf_counter()
+        chunks = 0
+        size = 0
+        if profiler:
+            profiler.enable()
+        with CaptureQueriesContext(connection) as captured:
+            response = client.get(url)
+            first_byte = time.perf_counter() - started
+            status = response.status_code
+            with open(params["out"], "wb") as handle:
+                if response.streaming:
+                    for chunk in response.streaming_content:
+                        handle.write(chunk)
+                        chunks += 1
+                        size += len(chunk)
+                else:
+                    handle.write(response.content)
+                    chunks, size = 1, len(response.content)
+            response.close()
+        if profiler:
+            profiler.disable()
+        seconds = time.perf_counter() - started
+    period = highlights.find_period(params["programme"], params["period"])
+    expected = highlights.figure_rows(period, params["figure"]).aggregate(
+        rows=Count("pk"), amount=Sum("amount")
+    )
+    result = {
+        "url": url,
+        "status": status,
+        "streaming": response.streaming,
+        "content_type": response.get("Content-Type"),
+        "seconds": seconds,
+        "first_byte_seconds": first_byte,
+        "bytes": size,
+        "chunks": chunks,
+        "queries": len(captured.captured_queries),
+        "expected_rows": expected["rows"],
+        "expected_amount": str(cents(expected["amount"] or 0)),
+    }
+    if profiler:
+        profiler.dump_stats(params["profile"])
+        for key in ("tottime", "cumulative"):
+            out = io.StringIO()
+            pstats.Stats(profiler, stream=out).sort_stats(key).print_stats(35)
+            result[f"profile_{key}"] = out.getvalue()
+    return result
+
+
 STEPS = {
     "migrate": step_migrate,
     "build": step_build,
     "baseline": step_baseline,
     "rollup": step_rollup,
     "import": step_import,
+    "pages_setup": step_pages_setup,
+    "pages": step_pages,
+    "export": step_export,
 }
