@@ -76,8 +76,9 @@ class LineFilter(RowsFilterSet):
         label=capfirst(_("partenaire")),
         queryset=Partner.objects.none(),
     )
-    project = filters.ModelChoiceFilter(
-        label=capfirst(_("projet")), queryset=Project.objects.none()
+    # A search, not a list: a programme may have tens of thousands of projects.
+    project = filters.CharFilter(
+        label=capfirst(_("projet (code ou titre)")), method="filter_project"
     )
     report_status = filters.ChoiceFilter(
         field_name="report__status",
@@ -85,7 +86,12 @@ class LineFilter(RowsFilterSet):
         choices=[(s.value, s.label) for s in (ReportStatus.SUBMITTED, ReportStatus.APPROVED)],
     )
 
-    choices_from = {"partner": (Partner, "report__partner_id"), "project": (Project, "project_id")}
+    choices_from = {"partner": (Partner, "report__partner_id")}
+
+    def filter_project(self, queryset, name, value):
+        return queryset.filter(
+            Q(project__code__icontains=value) | Q(project__title__icontains=value)
+        )
 
 
 class InvestmentFilter(LineFilter):

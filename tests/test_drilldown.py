@@ -187,6 +187,12 @@ class DemoTotalsTests:
         assert rows
         assert {row["Partenaire"] for row in rows} == {"LOGCAP"}
 
+    def test_the_project_search_narrows_the_lines(self, staff_client):
+        rows = exported_csv(staff_client, "investments", "&project=NUM-004")
+
+        assert rows
+        assert {row["Projet"] for row in rows} == {"NUM-004"}
+
     def test_the_provisional_view_adds_the_submitted_reports_and_says_so(self, staff_client):
         provisional = compute(demo_period(), provisional=True)
 
