@@ -152,6 +152,9 @@ IMPORT_EXPORT_SKIP_ADMIN_LOG = False
 IMPORT_MAX_FILE_BYTES = env_int("IMPORT_MAX_FILE_BYTES", 50 * 1024 * 1024)
 IMPORT_MAX_ROWS = env_int("IMPORT_MAX_ROWS", 200_000)
 
+# Drill-down XLSX exports are built whole: above this many rows, CSV (streamed) is required.
+DRILLDOWN_XLSX_MAX_ROWS = env_int("DRILLDOWN_XLSX_MAX_ROWS", 100_000)
+
 # Data-quality checks (portal/checks.py): a partner's investment or jobs changing by more than this
 # share from last year, and an investment line above this amount, are flagged for review.
 CHECK_CHANGE_SHARE = os.getenv("CHECK_CHANGE_SHARE", "0.5")

@@ -353,3 +353,15 @@ class QueryCountTests:
 
         assert content.count(b"/admin/portal/") >= 200
         assert exported.count(b"\n") >= 201
+
+
+@pytest.mark.django_db
+def test_a_drilldown_too_large_for_a_workbook_asks_for_csv(staff_client, settings):
+    settings.DRILLDOWN_XLSX_MAX_ROWS = 10
+
+    refused = staff_client.get(url("investments") + "?_export=xlsx")
+    csv_export = staff_client.get(url("investments") + "?_export=csv")
+
+    assert refused.status_code == 400
+    assert "trop pour un classeur XLSX (maximum 10)" in refused.content.decode()
+    assert csv_export.status_code == 200
