@@ -5,27 +5,15 @@ from decimal import Decimal
 import pytest
 from django.contrib.auth import get_user_model
 from django.core.cache import cache
-from django.db import transaction
 
 from portal import publication as publishing
 from portal.models import InvestmentLine, Period, Publication, ReportStatus
-from tests.test_demo import load_demo
 from tests.test_highlights_command import KEYS
 
 pytestmark = pytest.mark.django_db
 
 LIST = "/api/highlights/"
 DETAIL = "/api/highlights/PSM-NUM/2019-2020.json"
-
-
-@pytest.fixture(scope="module")
-def demo(django_db_setup, django_db_blocker):
-    """The demo (PSM-NUM 2019-2020 and 2020-2021 published, 2021-2022 not), loaded once for the
-    module in a transaction rolled back at the end; each test runs in a savepoint within it."""
-    with django_db_blocker.unblock(), transaction.atomic():
-        load_demo()
-        yield
-        transaction.set_rollback(True)
 
 
 @pytest.fixture(autouse=True)

@@ -9,9 +9,7 @@ from decimal import Decimal
 import pytest
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group, Permission
-from django.core.management import call_command
-from django.db import connection, transaction
-from django.test import override_settings
+from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import translation
@@ -28,17 +26,6 @@ from tests import factories
 pytestmark = pytest.mark.django_db
 
 FIGURES = sorted(set(DRILLDOWN_OF.values()))
-FAST_HASHING = override_settings(PASSWORD_HASHERS=["django.contrib.auth.hashers.MD5PasswordHasher"])
-
-
-@pytest.fixture(scope="module")
-def demo(django_db_setup, django_db_blocker):
-    """The demo, loaded once for this module in a transaction rolled back at the end."""
-    with django_db_blocker.unblock(), transaction.atomic():
-        with FAST_HASHING:
-            call_command("load_demo", force=True, stdout=io.StringIO())
-        yield
-        transaction.set_rollback(True)
 
 
 @pytest.fixture

@@ -8,7 +8,6 @@ from decimal import Decimal
 import pytest
 from django.contrib.auth import get_user_model
 from django.core.management import call_command
-from django.db import transaction
 from django.templatetags.static import static
 from django.utils import translation
 from openpyxl import load_workbook
@@ -17,7 +16,6 @@ from portal import publication as publishing
 from portal.exports import DRILLDOWN_SHEETS, FIGURES_SHEET
 from portal.models import InvestmentLine, Partner, Period, ReportStatus, Sector
 from portal.views.downloads import static_fetcher
-from tests.test_demo import load_demo
 
 pytestmark = pytest.mark.django_db
 
@@ -25,16 +23,6 @@ PUBLISHED = "/fr-ca/highlights/PSM-NUM/2019-2020/export.{}"
 UNPUBLISHED = "/fr-ca/highlights/PSM-NUM/2021-2022/export.{}"
 MONEY = ("partner_investment", "sme_research_spending", "cumulative_partner_investment")
 SHEETS = [title for _drilldown, title, _columns in DRILLDOWN_SHEETS]
-
-
-@pytest.fixture(scope="module")
-def demo(django_db_setup, django_db_blocker):
-    """The demo (PSM-NUM 2019-2020 and 2020-2021 published, 2021-2022 not), loaded once for the
-    module in a transaction rolled back at the end; each test runs in a savepoint within it."""
-    with django_db_blocker.unblock(), transaction.atomic():
-        load_demo()
-        yield
-        transaction.set_rollback(True)
 
 
 @pytest.fixture(autouse=True)

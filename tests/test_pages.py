@@ -1,15 +1,11 @@
 """The highlights pages: the yearly one-pager (FR/EN) and the programme's periods side by side."""
 
-import io
 import itertools
 from decimal import Decimal
 
 import pytest
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Permission
-from django.core.management import call_command
-from django.db import transaction
-from django.test import override_settings
 
 from portal import publication
 from portal.models import Extension, Partner, Period, PeriodState, Programme, Publication
@@ -21,17 +17,6 @@ NBSP = "\u00a0"
 PAGE_FR = "/fr-ca/highlights/PSM-NUM/2019-2020/"
 PAGE_EN = "/en/highlights/PSM-NUM/2019-2020/"
 UNPUBLISHED_FR = "/fr-ca/highlights/PSM-NUM/2021-2022/"
-FAST_HASHING = override_settings(PASSWORD_HASHERS=["django.contrib.auth.hashers.MD5PasswordHasher"])
-
-
-@pytest.fixture(scope="module")
-def demo(django_db_setup, django_db_blocker):
-    """The demo, loaded once for this module in a transaction rolled back at the end."""
-    with django_db_blocker.unblock(), transaction.atomic():
-        with FAST_HASHING:
-            call_command("load_demo", force=True, stdout=io.StringIO())
-        yield
-        transaction.set_rollback(True)
 
 
 @pytest.fixture
