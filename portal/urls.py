@@ -1,8 +1,20 @@
-"""The highlights pages (under a language prefix) and the read-only JSON API (without one)."""
+"""The partner portal and the highlights pages (under a language prefix), and the read-only JSON
+API (without one)."""
 
 from django.urls import path
 
-from portal.views import api, downloads, drilldown, pages
+from portal.views import api, downloads, drilldown, pages, partner
+
+partner_urls = [
+    path("", partner.home, name="portal-home"),
+    path("partners/", partner.choose, name="partner-choose"),
+    path("partner/<str:partner>/", partner.dashboard, name="partner-dashboard"),
+    path(
+        "partner/<str:partner>/reports/<str:programme>/<str:period>/",
+        partner.report,
+        name="partner-report",
+    ),
+]
 
 highlights = [
     path("<str:programme>/", pages.programme_page, name="highlights-programme"),
