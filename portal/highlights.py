@@ -286,5 +286,39 @@ def compute(period, *, provisional=False):
     )
 
 
+@dataclass(frozen=True)
+class Contribution:
+    """What one partner's approved lines add to a period's figures."""
+
+    projects_in_progress: int
+    partner_investment: Decimal
+    sme_research_spending: Decimal
+    jobs: int
+    jobs_direct: int
+    jobs_indirect: int
+    new_products: int
+
+
+def contribution(period, partner):
+    """The partner's part of each figure, from the very querysets the figures are made of."""
+    mine = Q(report__partner=partner)
+    money = investment_lines(period).filter(mine).aggregate(
+        investment=Sum("amount", default=Decimal(0)),
+        sme_research=Sum("amount", filter=SME_RESEARCH_SPENDING, default=Decimal(0)),
+    )
+    jobs = job_lines(period).filter(mine).aggregate(
+        direct=Sum("direct", default=0), indirect=Sum("indirect", default=0)
+    )
+    return Contribution(
+        projects_in_progress=projects_in_progress(period).with_participant(partner).count(),
+        partner_investment=round_money(money["investment"]),
+        sme_research_spending=round_money(money["sme_research"]),
+        jobs=jobs["direct"] + jobs["indirect"],
+        jobs_direct=jobs["direct"],
+        jobs_indirect=jobs["indirect"],
+        new_products=new_product_lines(period).filter(mine).count(),
+    )
+
+
 def highlights_for(programme_code, period_label, *, provisional=False):
     return compute(find_period(programme_code, period_label), provisional=provisional)

@@ -11,7 +11,7 @@ from django.conf import settings
 from django.core.exceptions import ObjectDoesNotExist, ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
-from django.db.models import F, Q
+from django.db.models import Exists, F, OuterRef, Q
 from django.utils import timezone
 from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
@@ -100,6 +100,17 @@ class PeriodQuerySet(models.QuerySet):
     def ending_by(self, period):
         """Periods of the same programme ending on or before `period` ends (cumulative figures)."""
         return self.filter(programme_id=period.programme_id, end__lte=period.end)
+
+    def expecting(self, partner):
+        """Periods in which `partner` reports: it takes part in a project in progress during the
+        period, or it already has a report there."""
+        projects = Project.objects.filter(
+            in_progress_condition(
+                programme=OuterRef("programme_id"), start=OuterRef("start"), end=OuterRef("end")
+            )
+        ).with_participant(partner)
+        reports = Report.objects.filter(period=OuterRef("pk"), partner=partner)
+        return self.filter(Exists(projects) | Exists(reports))
 
 
 class Period(models.Model):
@@ -320,18 +331,40 @@ class ProjectStatus(models.TextChoices):
     CANCELLED = "cancelled", _("annulé")
 
 
+def in_progress_condition(*, programme, start, end):
+    """Projects of `programme`, active or completed, whose dates overlap [start, end]. The values
+    may be OuterRef()s, so that a period queryset can ask it of each period in one query."""
+    return Q(
+        Q(end__isnull=True) | Q(end__gte=start),
+        programme_id=programme,
+        status__in=[ProjectStatus.ACTIVE, ProjectStatus.COMPLETED],
+        start__lte=end,
+    )
+
+
 class ProjectQuerySet(models.QuerySet):
     def in_progress_during(self, period):
         """Projects of the period's programme, active or completed, whose dates overlap the period."""
         return self.filter(
-            Q(end__isnull=True) | Q(end__gte=period.start),
-            programme_id=period.programme_id,
-            status__in=[ProjectStatus.ACTIVE, ProjectStatus.COMPLETED],
-            start__lte=period.end,
+            in_progress_condition(
+                programme=period.programme_id, start=period.start, end=period.end
+            )
         )
 
     def with_participant(self, partner):
-        return self.filter(Q(lead_partner=partner) | Q(participations__partner=partner)).distinct()
+        """Projects `partner` leads or takes part in (each once)."""
+        return self.filter(
+            Q(lead_partner=partner)
+            | Q(pk__in=Participation.objects.filter(partner=partner).values("project_id"))
+        )
+
+    def for_user(self, user):
+        """Projects of the user's partners: what the partner portal may show."""
+        partners = Partner.objects.for_user(user)
+        return self.filter(
+            Q(lead_partner__in=partners)
+            | Q(pk__in=Participation.objects.filter(partner__in=partners).values("project_id"))
+        )
 
 
 class Project(models.Model):

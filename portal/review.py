@@ -125,6 +125,11 @@ def changes_since_return(report):
     )
     if returned is None:
         return None, []
+    return returned, changes_since(report, returned)
+
+
+def changes_since(report, moment):
+    """Line by line, what changed in the report's lines after `moment`, oldest first."""
     changes = []
     for model in LINE_MODELS:
         # Every record of the report's lines in one query, each paired with the line's previous
@@ -138,7 +143,7 @@ def changes_since_return(report):
         for record in records:
             before = previous.get(record.id)
             previous[record.id] = record
-            if record.history_date <= returned:
+            if record.history_date <= moment:
                 continue
             diffs = []
             if record.history_type == "~" and before is not None:
@@ -158,7 +163,7 @@ def changes_since_return(report):
                 )
             )
     changes.sort(key=lambda change: change.when)
-    return returned, changes
+    return changes
 
 
 def _line_label(record):

@@ -151,3 +151,68 @@ def export_values(table, records):
     readers = [cell_reader(table._meta.model, column.accessor) for column in columns]
     for record in records:
         yield [read(record) for read in readers]
+
+
+# --- The partner portal's dashboard ---------------------------------------------------------------
+
+PORTAL_ATTRS = {"class": "table table-sm table-hover align-middle"}
+
+
+class PartnerProjectTable(tables.Table):
+    """A partner's projects, with its role in each (the lead partner is always a participant)."""
+
+    code = tables.Column()
+    title = tables.Column()
+    role = tables.Column(verbose_name=_("rôle"), empty_values=(), orderable=False)
+    status = tables.Column()
+    start = tables.DateColumn(short=True)
+    end = tables.DateColumn(short=True, default="—")
+    sector = tables.Column(
+        accessor="sector__name", verbose_name=capfirst(_("secteur")), order_by=("sector__code",)
+    )
+
+    class Meta:
+        model = Project
+        fields = ("code", "title", "role", "status", "start", "end", "sector")
+        attrs = PORTAL_ATTRS
+        template_name = "django_tables2/bootstrap5.html"
+        empty_text = _("Aucun projet.")
+
+    def __init__(self, *args, partner, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.partner = partner
+
+    def render_role(self, record):
+        if record.lead_partner_id == self.partner.pk:
+            return capfirst(_("principal"))
+        return capfirst(_("participant"))
+
+
+class PartnerReportTable(tables.Table):
+    """A partner's report per period: status, deadline (extension and its reason), what is left
+    to do, and what to do next. Rows are portal.views.partner.ReportRow."""
+
+    period = tables.TemplateColumn(
+        template_name="portal/columns/period.html", verbose_name=_("Période"), orderable=False
+    )
+    status = tables.TemplateColumn(
+        template_name="portal/columns/status.html", verbose_name=_("Statut"), orderable=False
+    )
+    deadline = tables.TemplateColumn(
+        template_name="portal/columns/deadline.html",
+        verbose_name=_("Date limite"),
+        orderable=False,
+    )
+    to_do = tables.TemplateColumn(
+        template_name="portal/columns/to_do.html", verbose_name=_("Reste à faire"), orderable=False
+    )
+    action = tables.TemplateColumn(
+        template_name="portal/columns/action.html",
+        verbose_name=_("Action"),
+        orderable=False,
+    )
+
+    class Meta:
+        attrs = PORTAL_ATTRS
+        template_name = "django_tables2/bootstrap5.html"
+        empty_text = _("Aucun rapport attendu pour le moment.")
