@@ -34,13 +34,8 @@ def money_input(amount):
 class MoneyField(forms.CharField):
     """Dollars and cents, typed the French or the English way; never guessed."""
 
-    def __init__(self, **kwargs):
-        kwargs.setdefault("max_length", 40)
-        super().__init__(**kwargs)
-
     def widget_attrs(self, widget):
         attrs = super().widget_attrs(widget)
-        attrs.pop("maxlength", None)
         attrs.update({"inputmode": "decimal", "autocomplete": "off", "class": "money-input"})
         return attrs
 
@@ -51,6 +46,8 @@ class MoneyField(forms.CharField):
         value = super().to_python(value)
         if value in self.empty_values:
             return None
+        if len(value) > 40:
+            raise ValidationError(_("Ce montant est trop élevé."), code="max_value")
         try:
             amount = parse_money(value)
         except (ValueError, ArithmeticError) as error:
@@ -74,6 +71,8 @@ class CountField(forms.CharField):
         value = super().to_python(value)
         if value in self.empty_values:
             return None
+        if len(value) > 20:
+            raise ValidationError(_("Ce nombre est trop élevé."))
         try:
             count = parse_decimal(value, places=0)
         except (ValueError, ArithmeticError) as error:

@@ -8,10 +8,10 @@ import re
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 
 from django.utils.translation import gettext as _
-from django.utils.translation import ngettext
+from django.utils.translation import gettext_noop, ngettext
 
 CENT = Decimal("0.01")
-_NOT_A_NUMBER = "« %(value)s » n'est pas un nombre."
+_NOT_A_NUMBER = gettext_noop("« %(value)s » n'est pas un nombre.")
 # Thousands grouped by a space, a no-break space or a narrow no-break space: 1 234 567,89.
 _SPACE_GROUPED = re.compile(r"[+-]?\d{1,3}([ \u00a0\u202f]\d{3})+([.,]\d+)?")
 # Thousands grouped by commas, English style: 1,234,567 or 1,234.56.

@@ -109,7 +109,9 @@ def report_submit(*, report, user):
         )
     locked.submitted_at = timezone.now()
     locked.submitted_by = user
-    return _save(locked, report)
+    _save(locked, report)
+    _notify(locked, "report_submitted")  # the receipt, to every user of the partner
+    return report
 
 
 @transaction.atomic

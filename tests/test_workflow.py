@@ -191,8 +191,8 @@ def test_decisions_are_e_mailed_to_the_partners_users_after_commit(
     people, mailoutbox, django_capture_on_commit_callbacks
 ):
     user, reviewer, _manager, _bystander, report = people
-    workflow.report_submit(report=report, user=user)
-
+    with django_capture_on_commit_callbacks(execute=True):
+        workflow.report_submit(report=report, user=user)
     with django_capture_on_commit_callbacks(execute=True):
         workflow.report_return(report=report, reviewer=reviewer, comment="Ventilez les montants.")
     with django_capture_on_commit_callbacks(execute=True):
@@ -200,8 +200,11 @@ def test_decisions_are_e_mailed_to_the_partners_users_after_commit(
     with django_capture_on_commit_callbacks(execute=True):
         workflow.report_approve(report=report, reviewer=reviewer)
 
-    assert [m.to for m in mailoutbox] == [["marie@alpha.example"]] * 2
-    returned, approved = mailoutbox
+    assert [m.to for m in mailoutbox] == [["marie@alpha.example"]] * 4
+    receipt, returned, _receipt_again, approved = mailoutbox
+    assert receipt.subject == "Accusé de réception : rapport 2025-2026 — PSM-NUM"
+    assert "soumis le" in receipt.body
+    assert "was submitted" in receipt.body
     assert returned.subject == "Rapport 2025-2026 à corriger — PSM-NUM"
     assert "Ventilez les montants." in returned.body
     assert "Your 2025-2026 report for PSM-NUM was returned for correction." in returned.body
