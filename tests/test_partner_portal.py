@@ -113,9 +113,7 @@ def fill(world, data, *, own_amounts=(), jobs=None, products=()):
         data[f"inv-{pk}-{index}-category"] = category
         data[f"inv-{pk}-{index}-performer"] = performer
         data[f"inv-{pk}-{index}-amount"] = amount
-    data[f"inv-{pk}-TOTAL_FORMS"] = str(
-        max(int(data[f"inv-{pk}-TOTAL_FORMS"]), len(own_amounts))
-    )
+    data[f"inv-{pk}-TOTAL_FORMS"] = str(max(int(data[f"inv-{pk}-TOTAL_FORMS"]), len(own_amounts)))
     for project, (direct, indirect) in (jobs or {}).items():
         data[f"jobs-{project.pk}-direct"] = direct
         data[f"jobs-{project.pk}-indirect"] = indirect
@@ -207,12 +205,14 @@ def test_the_dashboard_shows_an_extension_and_its_reason(partner_client, world):
     )
     page = partner_client.get("/fr-ca/partner/ALPHA/").content.decode()
     assert "Changement de système comptable" in page
-    row = [r for r in partner_client.get("/fr-ca/partner/ALPHA/").context["reports"].data][0]
+    row = partner_client.get("/fr-ca/partner/ALPHA/").context["reports"].data[0]
     assert row.window.deadline == world.period.deadline + datetime.timedelta(days=30)
 
 
 def test_the_dashboard_says_what_is_left_to_do(partner_client, world):
-    save(partner_client, world, own_amounts=[("labour", "self", "100")], jobs={world.own: ("1", "0")})
+    save(
+        partner_client, world, own_amounts=[("labour", "self", "100")], jobs={world.own: ("1", "0")}
+    )
     row = partner_client.get("/fr-ca/partner/ALPHA/").context["reports"].data[0]
     assert [item.project for item in row.blocking] == [world.shared]
     assert "P-SHARED : emplois non déclarés" in row.blocking[0].message
@@ -448,7 +448,9 @@ def test_a_returned_report_shows_the_comment_and_can_be_resubmitted_after_the_de
 ):
     save(partner_client, world, action="submit", **complete(world))
     report = the_report(world)
-    workflow.report_return(report=report, reviewer=world.reviewer, comment="Ventilez la sous-traitance.")
+    workflow.report_return(
+        report=report, reviewer=world.reviewer, comment="Ventilez la sous-traitance."
+    )
     world.period.deadline = timezone.localdate() - datetime.timedelta(days=1)
     world.period.save()
 
@@ -607,9 +609,7 @@ def test_only_the_partners_users_save_its_report(world):
 
 def _more_projects(world, count):
     for index in range(count):
-        project = make.project(
-            world.programme, f"P-X{index:02d}", world.alpha, start=D(2019, 5, 1)
-        )
+        project = make.project(world.programme, f"P-X{index:02d}", world.alpha, start=D(2019, 5, 1))
         report, _ = Report.objects.get_or_create(partner=world.alpha, period=world.period)
         make.investment(report, project, "10")
         make.jobs(report, project, 1, 1)
@@ -631,16 +631,15 @@ def test_page_queries_do_not_grow_with_the_projects(
 ):
     url = "/fr-ca/partner/ALPHA/" if page == "dashboard" else report_url(world)
     _more_projects(world, 2)
+    partner_client.get(url)  # the session remembers the partner once, on the first visit
     few = _queries(partner_client, url)
     _more_projects_start = 2
     for index in range(_more_projects_start, _more_projects_start + 10):
-        project = make.project(
-            world.programme, f"P-Y{index:02d}", world.alpha, start=D(2019, 5, 1)
-        )
+        project = make.project(world.programme, f"P-Y{index:02d}", world.alpha, start=D(2019, 5, 1))
         report = Report.objects.get(partner=world.alpha, period=world.period)
         make.investment(report, project, "10")
         make.jobs(report, project, 1, 1)
         make.product(report, project, f"Produit Y{index}", world.period.start)
     with django_assert_max_num_queries(few):
         assert partner_client.get(url).status_code == 200
-    assert few <= 25
+    assert few <= 18

@@ -10,12 +10,11 @@ from dataclasses import dataclass
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.http import Http404, HttpResponseBadRequest
+from django.http import Http404, HttpResponseBadRequest, HttpResponseNotAllowed
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
-from django.views.decorators.http import require_http_methods
 from django_tables2 import RequestConfig
 
 from portal import publication as publishing
@@ -33,7 +32,8 @@ def user_partner(request, code):
     partner = Partner.objects.for_user(request.user).filter(code=code).first()
     if partner is None:
         raise Http404
-    request.session[SESSION_PARTNER] = partner.code
+    if request.session.get(SESSION_PARTNER) != partner.code:
+        request.session[SESSION_PARTNER] = partner.code  # where « home » leads next time
     return partner
 
 
@@ -91,7 +91,8 @@ class ReportRow:
     @property
     def url(self):
         return reverse(
-            "partner-report", args=[self.partner.code, self.period.programme.code, self.period.label]
+            "partner-report",
+            args=[self.partner.code, self.period.programme.code, self.period.label],
         )
 
 
@@ -112,7 +113,9 @@ def report_rows(partner):
 
 @login_required
 def dashboard(request, partner):
-    partner = user_partner(request, partner)
+    partner = user_partner(request, partner)  # another partner's code: 404 before anything
+    if request.method not in ("GET", "HEAD"):
+        return HttpResponseNotAllowed(["GET", "HEAD"])
     projects = PartnerProjectTable(
         Project.objects.with_participant(partner).select_related("sector", "programme"),
         partner=partner,
@@ -122,7 +125,9 @@ def dashboard(request, partner):
     rows = report_rows(partner)
     reports = PartnerReportTable(rows)
     # The call to action: the open report with the nearest deadline.
-    open_rows = sorted((row for row in rows if row.window.editable), key=lambda r: r.window.deadline)
+    open_rows = sorted(
+        (row for row in rows if row.window.editable), key=lambda r: r.window.deadline
+    )
     return render(
         request,
         "portal/dashboard.html",
@@ -144,10 +149,11 @@ def _version(request):
 
 
 @login_required
-@require_http_methods(["GET", "POST"])
 def report(request, partner, programme, period):
     partner = user_partner(request, partner)
     period = partner_period(partner, programme, period)
+    if request.method not in ("GET", "HEAD", "POST"):
+        return HttpResponseNotAllowed(["GET", "HEAD", "POST"])
     report = (
         Report.objects.select_related("submitted_by", "reviewed_by")
         .filter(partner=partner, period=period)
@@ -226,7 +232,9 @@ def report(request, partner, programme, period):
             "to_do": reporting.to_do(report, projects) if state.editable else [],
             "read_only_sections": [] if forms else saved.sections(projects),
             "read_only_total": reporting.investment_totals(
-                (line.project_id, line.amount) for lines in saved.investments.values() for line in lines
+                (line.project_id, line.amount)
+                for lines in saved.investments.values()
+                for line in lines
             )[1],
             "receipt": _receipt(partner, period, report),
         },
