@@ -346,9 +346,7 @@ class ProjectQuerySet(models.QuerySet):
     def in_progress_during(self, period):
         """Projects of the period's programme, active or completed, whose dates overlap the period."""
         return self.filter(
-            in_progress_condition(
-                programme=period.programme_id, start=period.start, end=period.end
-            )
+            in_progress_condition(programme=period.programme_id, start=period.start, end=period.end)
         )
 
     def with_participant(self, partner):
@@ -356,14 +354,6 @@ class ProjectQuerySet(models.QuerySet):
         return self.filter(
             Q(lead_partner=partner)
             | Q(pk__in=Participation.objects.filter(partner=partner).values("project_id"))
-        )
-
-    def for_user(self, user):
-        """Projects of the user's partners: what the partner portal may show."""
-        partners = Partner.objects.for_user(user)
-        return self.filter(
-            Q(lead_partner__in=partners)
-            | Q(pk__in=Participation.objects.filter(partner__in=partners).values("project_id"))
         )
 
 
