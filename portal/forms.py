@@ -308,8 +308,7 @@ class ProjectForms:
             investments=self.investments.lines(),
             jobs=self.jobs.jobs,
             products=[
-                {**values, "sector_id": values.pop("sector")}
-                for values in self.products.lines()
+                {**values, "sector_id": values.pop("sector")} for values in self.products.lines()
             ],
         )
 

@@ -302,12 +302,18 @@ class Contribution:
 def contribution(period, partner):
     """The partner's part of each figure, from the very querysets the figures are made of."""
     mine = Q(report__partner=partner)
-    money = investment_lines(period).filter(mine).aggregate(
-        investment=Sum("amount", default=Decimal(0)),
-        sme_research=Sum("amount", filter=SME_RESEARCH_SPENDING, default=Decimal(0)),
+    money = (
+        investment_lines(period)
+        .filter(mine)
+        .aggregate(
+            investment=Sum("amount", default=Decimal(0)),
+            sme_research=Sum("amount", filter=SME_RESEARCH_SPENDING, default=Decimal(0)),
+        )
     )
-    jobs = job_lines(period).filter(mine).aggregate(
-        direct=Sum("direct", default=0), indirect=Sum("indirect", default=0)
+    jobs = (
+        job_lines(period)
+        .filter(mine)
+        .aggregate(direct=Sum("direct", default=0), indirect=Sum("indirect", default=0))
     )
     return Contribution(
         projects_in_progress=projects_in_progress(period).with_participant(partner).count(),

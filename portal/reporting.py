@@ -399,7 +399,6 @@ class Lines:
             "report": self.report,
         }
 
-
     def sections(self, projects):
         """[(project, its lines)] in the projects' order, for a read-only page."""
         return [(project, self.for_project(project.pk)) for project in projects]
