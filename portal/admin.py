@@ -5,6 +5,7 @@ the staff review issue). Imports in the admin are all or nothing, like `import_d
 """
 
 from django import forms
+from django.conf import settings
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.forms.models import BaseInlineFormSet
@@ -19,7 +20,7 @@ from import_export.admin import ImportExportModelAdmin
 from import_export.formats.base_formats import CSV, XLSX
 from simple_history.admin import SimpleHistoryAdmin
 
-from portal import checks, publication, resources, review, workflow
+from portal import accounts, checks, publication, resources, review, workflow
 from portal.highlights import compute
 from portal.imports import ImportFileError, dataset_from_bytes
 from portal.models import (
@@ -305,6 +306,12 @@ class SectorAdmin(ContractAdmin):
     search_fields = ("code", "name_fr", "name_en")
 
 
+class InviteForm(forms.Form):
+    email = forms.EmailField(label=_("Courriel"))
+    first_name = forms.CharField(label=_("Prénom"), max_length=150, required=False)
+    last_name = forms.CharField(label=_("Nom"), max_length=150, required=False)
+
+
 @admin.register(Partner)
 class PartnerAdmin(HistoryContractAdmin):
     resource_classes = [resources.PartnerResource]
@@ -312,6 +319,67 @@ class PartnerAdmin(HistoryContractAdmin):
     list_filter = ("kind", "quebec")
     search_fields = ("code", "name")
     filter_horizontal = ("users",)
+
+    def get_urls(self):
+        return [
+            path(
+                "<int:partner_id>/invite/",
+                self.admin_site.admin_view(self.invite_view),
+                name="portal_partner_invite",
+            ),
+        ] + super().get_urls()
+
+    def invite_view(self, request, partner_id):
+        """Invite a person to the partner: their account is created if needed, and they receive
+        a link to choose their password (or word of their new access)."""
+        if not self.has_change_permission(request):
+            raise PermissionDenied
+        partner = get_object_or_404(Partner, pk=partner_id)
+        form = InviteForm(request.POST or None)
+        if request.method == "POST" and form.is_valid():
+            try:
+                user = accounts.invite(
+                    partner=partner,
+                    **form.cleaned_data,
+                    invited_by=request.user,
+                    base_url=request.build_absolute_uri("/"),
+                )
+            except ValidationError as error:
+                form.add_error("email", error.messages)
+            else:
+                if user.has_usable_password():
+                    message = _(
+                        "%(email)s a maintenant accès à %(partner)s ; un courriel l'en avise."
+                    )
+                else:
+                    message = ngettext(
+                        "Invitation envoyée à %(email)s : le lien pour choisir un mot de passe "
+                        "expire dans %(days)s jour.",
+                        "Invitation envoyée à %(email)s : le lien pour choisir un mot de passe "
+                        "expire dans %(days)s jours.",
+                        settings.INVITATION_MAX_AGE_DAYS,
+                    )
+                self.message_user(
+                    request,
+                    message
+                    % {
+                        "email": user.email,
+                        "partner": partner,
+                        "days": settings.INVITATION_MAX_AGE_DAYS,
+                    },
+                    messages.SUCCESS,
+                )
+                return redirect("admin:portal_partner_change", partner.pk)
+        context = {
+            **self.admin_site.each_context(request),
+            "title": _("Inviter une personne — %(partner)s") % {"partner": partner},
+            "opts": self.opts,
+            "partner": partner,
+            "form": form,
+            "users": partner.users.order_by("last_name", "first_name", "email"),
+            "invitation_days": settings.INVITATION_MAX_AGE_DAYS,
+        }
+        return TemplateResponse(request, "admin/portal/partner/invite.html", context)
 
 
 class ParticipationInline(Inline):

@@ -1,4 +1,5 @@
-"""E-mails to a partner's users: report decisions and reminders. Plain text, in French first.
+"""E-mails to a partner's users: report decisions, reminders, invitations. Plain text, in French
+first.
 
 Sent after the transaction commits, so a rolled-back change never announces itself.
 """
@@ -37,10 +38,18 @@ def notify_extension(extension):
 def email_partner(partner, template, context, *, on_commit=True):
     """Render templates/emails/<template>.txt (first line: the subject) and send it to the
     partner's users. Returns the recipients (empty when the partner has no user with an e-mail)."""
-    recipients = partner_recipients(partner)
+    return email_people(
+        partner_recipients(partner), template, {"partner": partner, **context}, on_commit=on_commit
+    )
+
+
+def email_people(recipients, template, context, *, on_commit=True):
+    """Render templates/emails/<template>.txt (first line: the subject) and send it to
+    `recipients`, once the transaction commits unless `on_commit` is False."""
+    recipients = [address for address in recipients if address]
     if not recipients:
         return []
-    text = render_to_string(f"emails/{template}.txt", {"partner": partner, **context})
+    text = render_to_string(f"emails/{template}.txt", context)
     subject, _, body = text.strip().partition("\n")
 
     def send():

@@ -163,7 +163,7 @@ class PartnerProjectTable(tables.Table):
 
     code = tables.Column()
     title = tables.Column()
-    role = tables.Column(verbose_name=_("rôle"), empty_values=(), orderable=False)
+    role = tables.Column(verbose_name=capfirst(_("rôle")), empty_values=(), orderable=False)
     status = tables.Column()
     start = tables.DateColumn(short=True)
     end = tables.DateColumn(short=True, default="—")
@@ -181,6 +181,9 @@ class PartnerProjectTable(tables.Table):
     def __init__(self, *args, partner, **kwargs):
         super().__init__(*args, **kwargs)
         self.partner = partner
+
+    def render_status(self, record):
+        return capfirst(record.get_status_display())
 
     def render_role(self, record):
         if record.lead_partner_id == self.partner.pk:
