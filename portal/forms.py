@@ -346,7 +346,8 @@ class ReportForms:
         ]
 
     def is_valid(self):
-        return all([section.is_valid() for section in self.sections])
+        valid = [section.is_valid() for section in self.sections]  # every section's errors
+        return all(valid)
 
     @property
     def errors_count(self):

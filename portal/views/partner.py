@@ -5,6 +5,7 @@ Every object comes from a queryset scoped to the signed-in user's partners
 partner's code in a URL, or a period it does not report in, is a 404 by construction.
 """
 
+import re
 from dataclasses import dataclass
 
 from django.contrib import messages
@@ -25,6 +26,7 @@ from portal.models import Partner, Project, Report, ReportStatus, Sector
 from portal.tables import PartnerProjectTable, PartnerReportTable
 
 SESSION_PARTNER = "portal_partner"
+ADD_ROWS = re.compile(r"(inv|prod)-\d+")  # the formsets a no-JavaScript « add a row » names
 
 
 def user_partner(request, code):
@@ -268,8 +270,8 @@ def _after_save(request, report, projects, action):
             )
         return redirect(request.path)
     messages.success(request, _("Le brouillon est enregistré."))
-    if action.startswith("add:"):
-        prefix = action.removeprefix("add:")
+    prefix = action.removeprefix("add:")
+    if action.startswith("add:") and ADD_ROWS.fullmatch(prefix):
         return redirect(f"{request.path}?more={prefix}#{prefix}")
     return redirect(request.path)
 
