@@ -7,13 +7,16 @@ from decimal import Decimal
 
 from django import forms
 from django.core.exceptions import ValidationError
-from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from portal.models import InvestmentCategory, Performer, english_active
 from portal.numbers import parse_decimal, parse_money
+from portal.reporting import ProjectEntry
+from portal.templatetags.psm_format import long_date
 
+# Rows per formset: far more than a project needs, few enough that no POST ties up a worker.
+MAX_ROWS = 200
 # A DecimalField(max_digits=14, decimal_places=2) holds less than a thousand billion dollars.
 MAX_AMOUNT = Decimal("999999999999.99")
 MAX_COUNT = 2147483647  # PositiveIntegerField on PostgreSQL
@@ -167,8 +170,8 @@ class ProductForm(PortalForm):
                 )
                 % {
                     "period": self.period.label,
-                    "start": date_format(self.period.start, "DATE_FORMAT"),
-                    "end": date_format(self.period.end, "DATE_FORMAT"),
+                    "start": long_date(self.period.start),
+                    "end": long_date(self.period.end),
                 }
             )
         return launched
@@ -205,6 +208,13 @@ class LineFormSet(forms.BaseFormSet):
             yield form
 
     def clean(self):
+        # Saved lines leave only through their « Supprimer » box: a page whose counts do not
+        # match the report (tampered with, or a project's rows cut short) is refused.
+        if self.initial_form_count() != self.saved or self.total_form_count() < self.saved:
+            raise ValidationError(
+                _("Le formulaire ne correspond plus au rapport : rechargez la page."),
+                code="tampered",
+            )
         if any(self.errors):
             return
         seen = set()
@@ -223,7 +233,15 @@ class LineFormSet(forms.BaseFormSet):
 
 
 class InvestmentFormSet(
-    forms.formset_factory(InvestmentForm, formset=LineFormSet, can_delete=True, extra=0)
+    forms.formset_factory(
+        InvestmentForm,
+        formset=LineFormSet,
+        can_delete=True,
+        extra=0,
+        max_num=MAX_ROWS,
+        absolute_max=MAX_ROWS,
+        validate_max=True,
+    )
 ):
     key_fields = ("category", "performer")
     duplicate_message = gettext_lazy(
@@ -234,7 +252,15 @@ class InvestmentFormSet(
 
 
 class ProductFormSet(
-    forms.formset_factory(ProductForm, formset=LineFormSet, can_delete=True, extra=0)
+    forms.formset_factory(
+        ProductForm,
+        formset=LineFormSet,
+        can_delete=True,
+        extra=0,
+        max_num=MAX_ROWS,
+        absolute_max=MAX_ROWS,
+        validate_max=True,
+    )
 ):
     key_fields = ("name",)
     duplicate_message = gettext_lazy("Ce projet a déjà un produit de ce nom.")
@@ -302,8 +328,6 @@ class ProjectForms:
         )
 
     def entry(self):
-        from portal.reporting import ProjectEntry
-
         return ProjectEntry(
             investments=self.investments.lines(),
             jobs=self.jobs.jobs,
@@ -315,6 +339,41 @@ class ProjectForms:
     @property
     def total(self):
         return sum((amount for amount in self.amounts() if amount is not None), Decimal("0.00"))
+
+    def typed(self):
+        """The rows as typed (raw values, nothing validated), without blank and deleted ones."""
+        texts = []
+
+        def raw(form, name):
+            return str(form[name].value() or "").strip()
+
+        def label(form, name):
+            choices = {str(value): text for value, text in form.fields[name].choices}
+            return choices.get(raw(form, name), raw(form, name))
+
+        for form in self.investments.forms:
+            if raw(form, "amount") and not (form.fields.get("DELETE") and form["DELETE"].value()):
+                texts.append(
+                    f"{label(form, 'category')} / {label(form, 'performer')} : "
+                    f"{raw(form, 'amount')} $"
+                )
+        direct, indirect = raw(self.jobs, "direct"), raw(self.jobs, "indirect")
+        if direct or indirect:
+            texts.append(
+                _("Emplois : %(direct)s directs, %(indirect)s indirects")
+                % {"direct": direct or "—", "indirect": indirect or "—"}
+            )
+        for form in self.products.forms:
+            if raw(form, "name") and not (form.fields.get("DELETE") and form["DELETE"].value()):
+                texts.append(
+                    _("Produit « %(name)s », %(sector)s, lancé le %(date)s")
+                    % {
+                        "name": raw(form, "name"),
+                        "sector": label(form, "sector"),
+                        "date": raw(form, "launch_date") or "—",
+                    }
+                )
+        return texts
 
     def amounts(self):
         """The amounts the page shows (valid ones), for the running totals."""
@@ -335,7 +394,9 @@ class ReportForms:
         self.sections = [
             ProjectForms(
                 project,
-                data=data,
+                # A project that was not on the page the person loaded (it became reportable
+                # since) is shown fresh, and its lines are left as they are.
+                data=data if data is None or f"inv-{project.pk}-TOTAL_FORMS" in data else None,
                 saved=saved.for_project(project.pk),
                 suggested=suggested.for_project(project.pk),
                 sectors=sectors,
@@ -344,10 +405,32 @@ class ReportForms:
             )
             for project in projects
         ]
+        self.posted = [section for section in self.sections if section.jobs.is_bound]
 
     def is_valid(self):
-        valid = [section.is_valid() for section in self.sections]  # every section's errors
+        valid = [section.is_valid() for section in self.posted]  # every section's errors at once
         return all(valid)
+
+    def tampered(self):
+        """Whether a formset's counts do not match the page this report gives (more rows than a
+        page can hold, saved lines missing): such a POST is refused before any validation."""
+        for section in self.posted:
+            for formset in (section.investments, section.products):
+                counts = formset.management_form
+                if not counts.is_valid():
+                    return True
+                total, initial = (
+                    counts.cleaned_data["TOTAL_FORMS"],
+                    counts.cleaned_data["INITIAL_FORMS"],
+                )
+                if total > MAX_ROWS or initial != formset.saved or total < initial:
+                    return True
+        return False
+
+    def typed(self):
+        """What the person typed, project by project, as text: shown when a save is refused, so
+        that nothing typed is lost."""
+        return [(section.project, section.typed()) for section in self.posted]
 
     @property
     def errors_count(self):
@@ -358,4 +441,4 @@ class ReportForms:
         return sum((section.total for section in self.sections), Decimal("0.00"))
 
     def entries(self):
-        return {section.project.pk: section.entry() for section in self.sections}
+        return {section.project.pk: section.entry() for section in self.posted}

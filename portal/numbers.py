@@ -12,13 +12,14 @@ from django.utils.translation import gettext_noop, ngettext
 
 CENT = Decimal("0.01")
 _NOT_A_NUMBER = gettext_noop("« %(value)s » n'est pas un nombre.")
+# ASCII digits only: Python's \d also matches ١٢٣ or １２３, which people do not mean to type.
 # Thousands grouped by a space, a no-break space or a narrow no-break space: 1 234 567,89.
-_SPACE_GROUPED = re.compile(r"[+-]?\d{1,3}([ \u00a0\u202f]\d{3})+([.,]\d+)?")
+_SPACE_GROUPED = re.compile(r"[+-]?\d{1,3}([ \u00a0\u202f]\d{3})+([.,]\d+)?", re.ASCII)
 # Thousands grouped by commas, English style: 1,234,567 or 1,234.56.
-_COMMA_GROUPED = re.compile(r"[+-]?\d{1,3}((,\d{3}){2,}(\.\d+)?|,\d{3}\.\d+)")
+_COMMA_GROUPED = re.compile(r"[+-]?\d{1,3}((,\d{3}){2,}(\.\d+)?|,\d{3}\.\d+)", re.ASCII)
 # One comma then three digits: 250,000 is a quarter of a million or 250 with three decimals.
-_AMBIGUOUS = re.compile(r"[+-]?\d{1,3},\d{3}")
-_PLAIN = re.compile(r"[+-]?\d+([.,]\d+)?")
+_AMBIGUOUS = re.compile(r"[+-]?\d{1,3},\d{3}", re.ASCII)
+_PLAIN = re.compile(r"[+-]?\d+([.,]\d+)?", re.ASCII)
 
 
 def _normalise(text):

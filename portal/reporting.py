@@ -5,6 +5,8 @@ may still be changed and why not, what is left to do, saving its lines against a
 Status changes still go through `portal.workflow`; this module decides what a partner may type.
 """
 
+import datetime
+import hashlib
 from collections import defaultdict
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -13,15 +15,16 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.utils import timezone
-from django.utils.formats import date_format
 from django.utils.translation import gettext as _
-from django.utils.translation import ngettext
 
+from portal import publication as publishing
 from portal import workflow
+from portal.highlights import contribution
 from portal.models import (
     InvestmentLine,
     JobLine,
     Partner,
+    Period,
     PeriodState,
     ProductLine,
     Project,
@@ -29,6 +32,7 @@ from portal.models import (
     ReportStatus,
 )
 from portal.review import changes_since
+from portal.templatetags.psm_format import long_date
 
 # The natural key of each line within a report (DESIGN.md), and the fields a partner types.
 INVESTMENT_KEY = ("project_id", "category", "performer")
@@ -36,10 +40,6 @@ PRODUCT_KEY = ("project_id", "name")
 INVESTMENT_FIELDS = ("amount",)
 JOB_FIELDS = ("direct", "indirect")
 PRODUCT_FIELDS = ("sector_id", "launch_date", "uses_programme_technology")
-
-
-def _day(value):
-    return date_format(value, "DATE_FORMAT")
 
 
 # --- Which projects, which periods --------------------------------------------------------------
@@ -63,8 +63,6 @@ def report_projects(partner, period, report=None):
 
 def partner_periods(partner):
     """The periods in which the partner reports, latest first, with what the pages show."""
-    from portal.models import Period
-
     return (
         Period.objects.expecting(partner)
         .select_related("programme")
@@ -85,10 +83,6 @@ class Window:
     extension: object  # the Extension that sets the deadline, or None
     reason: str = ""  # why the report is read-only (empty when editable)
 
-    @property
-    def past_deadline(self):
-        return timezone.localdate() > self.deadline
-
 
 def window(partner, period, report, *, today=None):
     """The report's window: a draft may be changed while the period is open and the partner's
@@ -96,7 +90,7 @@ def window(partner, period, report, *, today=None):
     a submitted or approved report is read-only."""
     today = today or timezone.localdate()
     extension = period.extension_for(partner)
-    deadline = extension.new_deadline if extension else period.deadline
+    deadline = period.deadline_for(partner)
     status = report.status if report is not None and report.pk else ReportStatus.DRAFT
 
     def closed(reason):
@@ -105,7 +99,7 @@ def window(partner, period, report, *, today=None):
     if status == ReportStatus.SUBMITTED:
         return closed(
             _("Le rapport a été soumis le %(date)s : il est en cours d'évaluation.")
-            % {"date": _day(timezone.localtime(report.submitted_at))}
+            % {"date": long_date(timezone.localtime(report.submitted_at))}
             if report.submitted_at
             else _("Le rapport a été soumis : il est en cours d'évaluation.")
         )
@@ -114,8 +108,14 @@ def window(partner, period, report, *, today=None):
     if status == ReportStatus.RETURNED:
         return Window(True, deadline, extension)
     if period.state != PeriodState.OPEN:
+        # Staff closing the period ends the collection, extensions included.
         return closed(
-            _("La collecte de la période %(period)s est fermée.") % {"period": period.label}
+            _(
+                "Le centre de coordination a fermé la collecte de la période %(period)s : le "
+                "rapport pouvait être rempli et soumis jusqu'à cette fermeture (date limite : "
+                "%(date)s)."
+            )
+            % {"period": period.label, "date": long_date(deadline)}
         )
     if today > deadline:
         return closed(
@@ -123,7 +123,7 @@ def window(partner, period, report, *, today=None):
                 "La date limite de remise est passée : le rapport pouvait être rempli et soumis "
                 "jusqu'au %(date)s inclusivement."
             )
-            % {"date": _day(deadline)}
+            % {"date": long_date(deadline)}
         )
     return Window(True, deadline, extension)
 
@@ -169,17 +169,6 @@ def to_do(report, projects):
     return items
 
 
-def blocking_summary(items):
-    blocking = [item for item in items if item.blocking]
-    if not blocking:
-        return ""
-    return ngettext(
-        "%(count)s point à régler avant de soumettre.",
-        "%(count)s points à régler avant de soumettre.",
-        len(blocking),
-    ) % {"count": len(blocking)}
-
-
 # --- Saving the lines --------------------------------------------------------------------------
 
 
@@ -193,7 +182,8 @@ class ProjectEntry:
 
 
 class StaleReport(Exception):
-    """Someone saved the report since this person loaded it: their save is refused."""
+    """The report changed since this person loaded it (a save, a submission, a staff decision,
+    an import): their save is refused, with what changed since."""
 
     def __init__(self, report, loaded_version, changes):
         super().__init__(f"stale version {loaded_version}, now {report.version}")
@@ -208,10 +198,7 @@ class Saved:
     created: int
     changed: int
     deleted: int
-
-    @property
-    def touched(self):
-        return self.created + self.changed + self.deleted
+    refused: tuple = ()  # why « Soumettre » did not submit (the draft is saved all the same)
 
 
 def _member(partner, user):
@@ -219,8 +206,8 @@ def _member(partner, user):
         raise PermissionDenied(_("Vous n'êtes pas membre de ce partenaire."))
 
 
-def _locked_report(partner, period, version):
-    """The report row, locked for this transaction; created (version 1) for a first save."""
+def _locked_report(partner, period):
+    """The report row, locked for this transaction; created (version 0) for a first save."""
     report = (
         Report.objects.select_for_update()
         .select_related("period", "partner")
@@ -228,106 +215,132 @@ def _locked_report(partner, period, version):
         .first()
     )
     if report is None:
-        if version:
-            raise ValidationError(_("Ce rapport n'existe plus."))
         try:
             with transaction.atomic():
                 report = Report.objects.create(partner=partner, period=period, version=0)
         except IntegrityError:
-            # Someone else created it at the same moment: theirs is the newer version.
+            # Someone else created it at this very moment: theirs is the newer version.
             report = Report.objects.select_for_update().get(partner=partner, period=period)
-            raise StaleReport(report, version, []) from None
     return report
 
 
+def lines_token(lines):
+    """A fingerprint of a report's lines as a page shows them. The version number catches what
+    goes through this module and the workflow; the fingerprint catches any other change to the
+    lines (the admin, an import), so that no save overwrites what its author never saw."""
+    rows = []
+    for project_id, found in lines.investments.items():
+        rows += [("i", project_id, x.category, x.performer, str(x.amount)) for x in found]
+    rows += [("j", project_id, x.direct, x.indirect) for project_id, x in lines.jobs.items()]
+    for project_id, found in lines.products.items():
+        rows += [
+            ("p", project_id, x.name, x.sector_id, str(x.launch_date), x.uses_programme_technology)
+            for x in found
+        ]
+    return hashlib.sha256(repr(sorted(rows)).encode()).hexdigest()[:32]
+
+
 def stale_changes(report, loaded_version):
-    """Line by line, what was saved since `loaded_version` of the report."""
-    record = (
+    """Line by line, what was saved since `loaded_version` of the report (every change of its
+    lines when that version never existed)."""
+    if report is None or report.pk is None:
+        return []
+    moment = (
         report.history.filter(version=loaded_version)
         .order_by("-history_date")
         .values_list("history_date", flat=True)
         .first()
     )
-    if record is None:
-        return []
-    return changes_since(report, record)
+    if moment is None:
+        first = report.history.order_by("history_date").values_list("history_date", flat=True)
+        moment = first.first()
+        if moment is None:
+            return []
+        moment -= datetime.timedelta(microseconds=1)
+    return changes_since(report, moment)
+
+
+def is_stale(report, lines, *, version, token):
+    """Whether a page loaded at (`version`, `token`) no longer shows the report as it is."""
+    current = report.version if report is not None and report.pk else 0
+    return version != current or token != lines_token(lines)
 
 
 @transaction.atomic
-def save_report(*, partner, period, user, version, entries):
-    """Save what the partner typed (`entries`: {project_id: ProjectEntry}) as the report's lines.
+def save_report(*, partner, period, user, version, token, entries, submit=False):
+    """Save what the partner typed (`entries`: {project_id: ProjectEntry}) as the report's lines,
+    then, with `submit`, submit it in the same transaction.
 
-    `version` is the report's version the person loaded (0 before the report exists). It is
-    checked against the locked row: a stale save is refused (StaleReport, with what changed),
-    so that a second person never silently overwrites the first. Lines are matched by their
-    natural key: unchanged lines are left alone, so the history shows only real changes."""
+    `version` and `token` describe the report as the person loaded it (0 and the empty token before
+    it exists). They are checked against the locked row: a stale save is refused (StaleReport,
+    with what changed), so that a second person never silently overwrites the first. Lines are
+    matched by their natural key: unchanged lines are left alone, so the history shows only real
+    changes. A submission that is refused (something blocking is left) leaves the draft saved."""
     _member(partner, user)
-    report = _locked_report(partner, period, version)
-    if report.version != version:
+    report = _locked_report(partner, period)
+    lines = saved_lines(report)
+    if is_stale(report, lines, version=version, token=token):
         raise StaleReport(report, version, stale_changes(report, version))
     state = window(partner, period, report)
     if not state.editable:
         raise ValidationError(state.reason)
     projects = {project.pk: project for project in report_projects(partner, period, report)}
-    unknown = set(entries) - set(projects)
-    if unknown:
+    if set(entries) - set(projects):
         raise ValidationError(_("Ce rapport ne porte pas sur ce projet."))
 
     counts = {"created": 0, "changed": 0, "deleted": 0}
-    desired_investments = {}
-    desired_jobs = {}
-    desired_products = {}
+    desired = {"investments": {}, "jobs": {}, "products": {}}
     for project_id, entry in entries.items():
         for values in entry.investments:
-            desired_investments[(project_id, values["category"], values["performer"])] = values
+            desired["investments"][(project_id, values["category"], values["performer"])] = values
         if entry.jobs is not None:
-            desired_jobs[project_id] = entry.jobs
+            desired["jobs"][(project_id,)] = entry.jobs
         for values in entry.products:
-            desired_products[(project_id, values["name"])] = values
+            desired["products"][(project_id, values["name"])] = values
 
-    # Lines on projects the page did not show (none in practice) are left as they are.
-    shown = set(entries)
-    _sync(
-        InvestmentLine.objects.filter(report=report, project_id__in=shown),
-        INVESTMENT_KEY,
-        INVESTMENT_FIELDS,
-        desired_investments,
-        report,
-        projects,
-        counts,
-    )
-    _sync(
-        JobLine.objects.filter(report=report, project_id__in=shown),
-        ("project_id",),
-        JOB_FIELDS,
-        {(key,): values for key, values in desired_jobs.items()},
-        report,
-        projects,
-        counts,
-    )
-    _sync(
-        ProductLine.objects.filter(report=report, project_id__in=shown),
-        PRODUCT_KEY,
-        PRODUCT_FIELDS,
-        desired_products,
-        report,
-        projects,
-        counts,
-    )
+    # Lines on projects the page did not show are left as they are.
+    def current(grouped, key_fields):
+        return {
+            tuple(getattr(line, name) for name in key_fields): line
+            for project_id, found in grouped.items()
+            if project_id in entries
+            for line in (found if isinstance(found, list) else [found])
+        }
+
+    for model, kind, key_fields, value_fields in (
+        (InvestmentLine, "investments", INVESTMENT_KEY, INVESTMENT_FIELDS),
+        (JobLine, "jobs", ("project_id",), JOB_FIELDS),
+        (ProductLine, "products", PRODUCT_KEY, PRODUCT_FIELDS),
+    ):
+        _sync(
+            model,
+            current(getattr(lines, kind), key_fields),
+            key_fields,
+            value_fields,
+            desired[kind],
+            report,
+            projects,
+            counts,
+        )
     if any(counts.values()) or report.version == 0:
         # The report's own row is saved last: its history row dates the new version after the
         # lines' ones, which is how a stale save finds what changed since its version.
         report.version += 1
         report._change_reason = "saved"
         report._history_user = user
-        report.save(update_fields=["version"] if report.version > 1 else None)
-    return Saved(report, **counts)
+        report.save()
+    refused = ()
+    if submit:
+        try:
+            with transaction.atomic():
+                submit_report(report=report, user=user, projects=list(projects.values()))
+        except ValidationError as error:
+            refused = tuple(error.messages)
+    return Saved(report, **counts, refused=refused)
 
 
-def _sync(existing, key_fields, value_fields, desired, report, projects, counts):
-    """Make `existing` (a queryset of one line type) equal to `desired` ({key: values})."""
-    model = existing.model
-    current = {tuple(getattr(line, name) for name in key_fields): line for line in existing}
+def _sync(model, current, key_fields, value_fields, desired, report, projects, counts):
+    """Make the lines `current` ({key: line}) of one type equal to `desired` ({key: values})."""
     for key, line in current.items():
         if key not in desired:
             line.delete()
@@ -366,15 +379,64 @@ def submit_report(*, report, user, projects):
     return workflow.report_submit(report=report, user=user)
 
 
-# --- Totals ------------------------------------------------------------------------------------
+# --- The dashboard and the receipt -------------------------------------------------------------
 
 
-def investment_totals(amounts):
-    """{project_id: total} and the report's total, from (project_id, amount) pairs."""
-    totals = defaultdict(lambda: Decimal("0.00"))
-    for project_id, amount in amounts:
-        totals[project_id] += amount or Decimal("0")
-    return dict(totals), sum(totals.values(), Decimal("0.00"))
+@dataclass
+class ReportRow:
+    """One period of a partner's dashboard: its report (or none yet), window and what is left."""
+
+    partner: Partner
+    period: Period
+    report: Report | None
+    window: Window
+    to_do: list
+
+    @property
+    def blocking(self):
+        return [item for item in self.to_do if item.blocking]
+
+
+def report_rows(partner):
+    """The partner's reports, one row per period it reports in. What is left to do is worked out
+    only for the reports it may still change (the open periods)."""
+    reports = {report.period_id: report for report in Report.objects.filter(partner=partner)}
+    rows = []
+    for period in partner_periods(partner):
+        report = reports.get(period.pk)
+        state = window(partner, period, report)
+        items = to_do(report, report_projects(partner, period, report)) if state.editable else []
+        rows.append(ReportRow(partner, period, report, state, items))
+    return rows
+
+
+def next_report(rows):
+    """The report to work on next: the open one with the nearest deadline."""
+    open_rows = sorted(
+        (row for row in rows if row.window.editable), key=lambda r: r.window.deadline
+    )
+    return open_rows[0] if open_rows else None
+
+
+@dataclass(frozen=True)
+class Receipt:
+    mine: object  # highlights.Contribution
+    published: object  # the publication's Highlights, or None
+    publication: object
+    included: bool  # whether that publication already counts this report
+
+
+def receipt(partner, period, report):
+    """How an approved report's figures enter the programme's highlights. Programme totals come
+    from the latest publication only: partners never see unpublished figures."""
+    if report is None or report.status != ReportStatus.APPROVED:
+        return None
+    current = publishing.latest(period)
+    published = publishing.published_highlights(current) if current else None
+    included = bool(
+        current and (report.reviewed_at is None or report.reviewed_at <= current.published_at)
+    )
+    return Receipt(contribution(period, partner), published, current, included)
 
 
 # --- The lines a page shows ----------------------------------------------------------------------
@@ -398,6 +460,13 @@ class Lines:
             "total": sum((line.amount for line in investments), Decimal("0.00")),
             "report": self.report,
         }
+
+    @property
+    def total(self):
+        return sum(
+            (line.amount for found in self.investments.values() for line in found),
+            Decimal("0.00"),
+        )
 
     def sections(self, projects):
         """[(project, its lines)] in the projects' order, for a read-only page."""
@@ -423,10 +492,6 @@ class Suggestions(Lines):
     def for_project(self, project_id):
         found = super().for_project(project_id)
         found["investments"] = [(line.category, line.performer) for line in found["investments"]]
-        found["amounts"] = {
-            (line.category, line.performer): line.amount
-            for line in self.investments.get(project_id, [])
-        }
         return found
 
 

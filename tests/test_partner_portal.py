@@ -23,6 +23,7 @@ from portal.models import (
     ReportStatus,
 )
 from portal.roles import REVIEWERS
+from portal.templatetags.psm_format import long_date
 from tests import factories as make
 from tests.forms_support import form_data
 
@@ -374,7 +375,7 @@ def test_last_years_lines_are_offered_and_ignored_when_left_blank(partner_client
     assert data[f"inv-{pk}-0-category"] == "subcontracting"
     assert data[f"inv-{pk}-0-performer"] == "research_centre"
     assert data[f"inv-{pk}-0-amount"] == ""
-    assert "L'an dernier : 7 directs et 2 indirects." in page.content.decode()
+    assert "L'an dernier : 7 emplois directs, 2 indirects." in page.content.decode()
     data["action"] = "save"
     partner_client.post(report_url(world), data)
     assert InvestmentLine.objects.filter(report__period=world.period).count() == 0
@@ -422,9 +423,13 @@ def test_a_read_only_report_refuses_a_post(partner_client, world):
 
     tab[f"inv-{world.own.pk}-0-amount"] = "999"
     tab["action"] = "save"
-    response = partner_client.post(url, tab, follow=True)
+    response = partner_client.post(url, tab)
 
-    assert "en cours d&#x27;évaluation" in response.content.decode()
+    assert response.status_code == 409
+    page = text(response)
+    assert "en cours d&#x27;évaluation" in page
+    assert "Ce que vous aviez saisi (rien n'a été enregistré)" in page
+    assert "999 $" in page  # what she typed is shown, not lost
     assert not InvestmentLine.objects.filter(amount=Decimal("999")).exists()
     assert the_report(world).status == ReportStatus.SUBMITTED
 
@@ -510,7 +515,7 @@ def test_a_closed_period_is_read_only(partner_client, world):
     world.period.save()
     page = partner_client.get(report_url(world))
     assert page.context["forms"] is None
-    assert "La collecte de la période" in page.content.decode()
+    assert "a fermé la collecte de la période" in page.content.decode()
 
 
 def test_an_approved_report_shows_how_it_enters_the_published_highlights(partner_client, world):
@@ -557,10 +562,13 @@ def test_a_stale_version_is_refused_and_shows_what_changed(client, world):
     assert "Vos modifications n'ont pas été enregistrées" in page
     assert "vous aviez ouvert la version 1, la version actuelle est la 2" in page
     assert "montant ($) 100,00 → 150,00" in page and "(jean)" in page
-    # Her input is kept; saving it again is now a deliberate choice.
+    # What she typed is shown; the form shows the report as it is now, and her next save
+    # (typed again over Jean's figures) is a deliberate choice.
+    assert "le partenaire lui-même : 120 $" in page
     again = form_data(response)
-    assert again[f"inv-{world.own.pk}-0-amount"] == "120"
+    assert again[f"inv-{world.own.pk}-0-amount"] == "150,00"
     assert again["version"] == "2"
+    again[f"inv-{world.own.pk}-0-amount"] = "120"
     again["action"] = "save"
     assert client.post(url, again).status_code == 302
     assert InvestmentLine.objects.get().amount == Decimal("120.00")
@@ -584,13 +592,24 @@ def test_a_save_after_a_submission_elsewhere_is_refused(client, world):
 
 
 def test_the_version_is_checked_in_the_saving_transaction(world):
+    empty = reporting.lines_token(reporting.Lines())
     first = reporting.save_report(
-        partner=world.alpha, period=world.period, user=world.user, version=0, entries={}
+        partner=world.alpha,
+        period=world.period,
+        user=world.user,
+        version=0,
+        token=empty,
+        entries={},
     )
     assert first.report.version == 1
     with pytest.raises(reporting.StaleReport):
         reporting.save_report(
-            partner=world.alpha, period=world.period, user=world.colleague, version=0, entries={}
+            partner=world.alpha,
+            period=world.period,
+            user=world.colleague,
+            version=0,
+            token=empty,
+            entries={},
         )
 
 
@@ -599,7 +618,12 @@ def test_only_the_partners_users_save_its_report(world):
 
     with pytest.raises(PermissionDenied):
         reporting.save_report(
-            partner=world.alpha, period=world.period, user=world.outsider, version=0, entries={}
+            partner=world.alpha,
+            period=world.period,
+            user=world.outsider,
+            version=0,
+            token=reporting.lines_token(reporting.Lines()),
+            entries={},
         )
     assert Report.objects.count() == 0
 
@@ -643,3 +667,173 @@ def test_page_queries_do_not_grow_with_the_projects(
     with django_assert_max_num_queries(few):
         assert partner_client.get(url).status_code == 200
     assert few <= 18
+
+
+def test_a_stale_page_with_errors_is_refused_as_stale_not_validated(client, world):
+    client.force_login(world.user)
+    url = report_url(world)
+    save(client, world, own_amounts=[("labour", "self", "100")])
+    mine = form_data(client.get(url))
+    other = type(client)()
+    other.force_login(world.colleague)
+    theirs = form_data(other.get(url))
+    theirs[f"inv-{world.own.pk}-0-amount"] = "200"
+    theirs["action"] = "save"
+    other.post(url, theirs)
+
+    mine[f"inv-{world.own.pk}-0-amount"] = "150"
+    mine[f"jobs-{world.own.pk}-direct"] = "abc"
+    mine["action"] = "save"
+    response = client.post(url, mine)
+
+    assert response.status_code == 409
+    assert response.context["forms"].errors_count == 0
+    assert InvestmentLine.objects.get().amount == Decimal("200.00")
+    # The form now shows the report as it is; resaving it keeps Jean's 200.
+    fresh = form_data(response)
+    assert fresh["version"] == "2"
+    assert fresh[f"inv-{world.own.pk}-0-amount"] == "200,00"
+    assert "main-d&#x27;œuvre / le partenaire lui-même : 150 $" in response.content.decode()
+
+
+def test_a_line_added_by_a_colleague_makes_the_page_stale(client, world):
+    client.force_login(world.user)
+    url = report_url(world)
+    save(client, world, own_amounts=[("labour", "self", "100")])
+    mine = form_data(client.get(url))
+    reporting.save_report(
+        partner=world.alpha,
+        period=world.period,
+        user=world.colleague,
+        version=1,
+        token=mine["token"],
+        entries={
+            world.own.pk: reporting.ProjectEntry(
+                investments=[
+                    {"category": "labour", "performer": "self", "amount": Decimal("100")},
+                    {"category": "equipment", "performer": "self", "amount": Decimal("5")},
+                ]
+            )
+        },
+    )
+    mine["action"] = "save"
+    response = client.post(url, mine)
+    assert response.status_code == 409
+    assert response.context["forms"].errors_count == 0
+    assert InvestmentLine.objects.count() == 2
+
+
+def test_a_line_changed_by_staff_or_an_import_makes_the_page_stale(client, world):
+    client.force_login(world.user)
+    url = report_url(world)
+    save(client, world, own_amounts=[("labour", "self", "100")])
+    mine = form_data(client.get(url))
+    make.jobs(the_report(world), world.shared, 4, 4)  # as the admin or an import would
+
+    mine["action"] = "save"
+    response = client.post(url, mine)
+
+    assert response.status_code == 409
+    assert "Quelqu'un a modifié les lignes de ce rapport" in response.content.decode()
+    assert JobLine.objects.filter(project=world.shared, direct=4).exists()
+
+
+@pytest.mark.parametrize(("total", "initial"), [("-1", "1"), ("0", "1"), ("1", "0")])
+def test_form_counts_that_do_not_match_the_report_are_refused(
+    partner_client, world, total, initial
+):
+    save(partner_client, world, own_amounts=[("labour", "self", "100")])
+    url = report_url(world)
+    data = form_data(partner_client.get(url))
+    data[f"inv-{world.own.pk}-TOTAL_FORMS"] = total
+    data[f"inv-{world.own.pk}-INITIAL_FORMS"] = initial
+    data["action"] = "save"
+    response = partner_client.post(url, data)
+
+    assert response.status_code == 400
+    assert "Le formulaire ne correspond plus au rapport" in response.content.decode()
+    assert InvestmentLine.objects.get().amount == Decimal("100.00")
+
+
+def test_a_flood_of_rows_is_refused_quickly(partner_client, world):
+    url = report_url(world)
+    data = form_data(partner_client.get(url))
+    for prefix in ("inv", "prod"):
+        for project in (world.own, world.shared):
+            data[f"{prefix}-{project.pk}-TOTAL_FORMS"] = "100000"
+    data["action"] = "save"
+    response = partner_client.post(url, data)
+    assert response.status_code == 400
+    assert len(response.content) < 100_000
+    assert Report.objects.count() == 0
+
+
+@pytest.mark.parametrize("typed", ["١٢٣", "１２３", "1e5", "NaN", "Infinity", "12.345"])
+def test_amounts_people_do_not_mean_are_refused(partner_client, world, typed):
+    response = save(partner_client, world, own_amounts=[("labour", "self", typed)])
+    assert response.status_code == 200
+    assert "amount" in response.context["forms"].sections[0].investments.errors[0]
+    assert Report.objects.count() == 0
+
+
+def test_enter_in_a_field_saves_the_draft(partner_client, world):
+    """The form's default button (the first submit button) is « save », not « add a row »."""
+    import re
+
+    page = partner_client.get(report_url(world)).content.decode()
+    form = page[page.index('id="report-form"') :]
+    first = re.search(r'<button type="submit"[^>]*>', form).group(0)
+    assert 'value="save"' in first
+
+
+def test_a_closed_period_says_until_when_the_report_was_open(partner_client, world):
+    Extension.objects.create(
+        period=world.period,
+        new_deadline=world.period.deadline + datetime.timedelta(days=3),
+        reason="Grève",
+    )
+    world.period.state = PeriodState.CLOSED
+    world.period.save()
+    page = partner_client.get(report_url(world))
+    assert page.context["forms"] is None
+    assert "a fermé la collecte" in page.content.decode()
+    assert page.context["window"].reason.endswith(
+        f"(date limite : {long_date(world.period.deadline + datetime.timedelta(days=3))})."
+    )
+
+
+def test_a_project_that_became_reportable_since_the_page_loaded_does_not_block(
+    partner_client, world
+):
+    url = report_url(world)
+    data = fill(world, form_data(partner_client.get(url)), own_amounts=[("labour", "self", "5")])
+    make.project(world.programme, "P-NEW", world.alpha, start=D(2019, 5, 1))
+    data["action"] = "save"
+    response = partner_client.post(url, data)
+    assert response.status_code == 302
+    assert InvestmentLine.objects.get().amount == Decimal("5.00")
+
+
+def test_save_and_submit_happen_in_one_transaction(world, mailoutbox):
+    """« Soumettre » saves and submits under one lock; a refused submission keeps the draft."""
+    empty = reporting.lines_token(reporting.Lines())
+    entries = {
+        world.own.pk: reporting.ProjectEntry(
+            investments=[{"category": "labour", "performer": "self", "amount": Decimal("9")}],
+            jobs={"direct": 1, "indirect": 0},
+        )
+    }
+    saved = reporting.save_report(
+        partner=world.alpha,
+        period=world.period,
+        user=world.user,
+        version=0,
+        token=empty,
+        entries=entries,
+        submit=True,
+    )
+    assert saved.refused == (
+        "Projet P-SHARED : emplois non déclarés (indiquez 0 s'il n'y en a pas).",
+    )
+    assert the_report(world).status == ReportStatus.DRAFT
+    assert InvestmentLine.objects.get().amount == Decimal("9.00")

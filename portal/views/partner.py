@@ -6,23 +6,19 @@ partner's code in a URL, or a period it does not report in, is a 404 by construc
 """
 
 import re
-from dataclasses import dataclass
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.http import Http404, HttpResponseBadRequest, HttpResponseNotAllowed
+from django.http import Http404, HttpResponseNotAllowed
 from django.shortcuts import redirect, render
-from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 from django_tables2 import RequestConfig
 
-from portal import publication as publishing
 from portal import reporting
 from portal.forms import ReportForms
-from portal.highlights import contribution
-from portal.models import Partner, Project, Report, ReportStatus, Sector
+from portal.models import Partner, Project, Report, Sector
 from portal.tables import PartnerProjectTable, PartnerReportTable
 
 SESSION_PARTNER = "portal_partner"
@@ -72,47 +68,6 @@ def choose(request):
     return render(request, "portal/choose.html", {"partners": partners, "nav": "partners"})
 
 
-@dataclass
-class ReportRow:
-    """One line of the dashboard's reports table."""
-
-    partner: Partner
-    period: object
-    report: Report | None
-    window: reporting.Window
-    to_do: list
-
-    @property
-    def status(self):
-        return self.report.status if self.report else None
-
-    @property
-    def blocking(self):
-        return [item for item in self.to_do if item.blocking]
-
-    @property
-    def url(self):
-        return reverse(
-            "partner-report",
-            args=[self.partner.code, self.period.programme.code, self.period.label],
-        )
-
-
-def report_rows(partner):
-    """The partner's reports, one row per period it reports in. What is left to do is worked out
-    only for the reports it may still change (the open periods)."""
-    reports = {report.period_id: report for report in Report.objects.filter(partner=partner)}
-    rows = []
-    for period in reporting.partner_periods(partner):
-        report = reports.get(period.pk)
-        state = reporting.window(partner, period, report)
-        items = []
-        if state.editable:
-            items = reporting.to_do(report, reporting.report_projects(partner, period, report))
-        rows.append(ReportRow(partner, period, report, state, items))
-    return rows
-
-
 @login_required
 def dashboard(request, partner):
     partner = user_partner(request, partner)  # another partner's code: 404 before anything
@@ -124,12 +79,7 @@ def dashboard(request, partner):
         prefix="projects-",
     )
     RequestConfig(request, paginate=False).configure(projects)
-    rows = report_rows(partner)
-    reports = PartnerReportTable(rows)
-    # The call to action: the open report with the nearest deadline.
-    open_rows = sorted(
-        (row for row in rows if row.window.editable), key=lambda r: r.window.deadline
-    )
+    rows = reporting.report_rows(partner)
     return render(
         request,
         "portal/dashboard.html",
@@ -137,161 +87,148 @@ def dashboard(request, partner):
             "current_partner": partner,
             "nav": "dashboard",
             "projects": projects,
-            "reports": reports,
-            "next_report": open_rows[0] if open_rows else None,
+            "reports": PartnerReportTable(rows),
+            "next_report": reporting.next_report(rows),
         },
     )
-
-
-def _version(request):
-    try:
-        return int(request.POST.get("version", ""))
-    except ValueError:
-        return None
 
 
 @login_required
 def report(request, partner, programme, period):
     partner = user_partner(request, partner)
     period = partner_period(partner, programme, period)
-    if request.method not in ("GET", "HEAD", "POST"):
+    if request.method == "POST":
+        return _save(request, ReportPage(partner, period))
+    if request.method not in ("GET", "HEAD"):
         return HttpResponseNotAllowed(["GET", "HEAD", "POST"])
-    report = (
-        Report.objects.select_related("submitted_by", "reviewed_by")
-        .filter(partner=partner, period=period)
-        .first()
-    )
-    state = reporting.window(partner, period, report)
-    projects = list(reporting.report_projects(partner, period, report))
-    saved = reporting.saved_lines(report)
-    suggested = reporting.last_year(partner, period)
-    version = report.version if report else 0
-    stale = None
+    return ReportPage(partner, period).render(request)
 
-    forms = None
-    if state.editable:
-        data = request.POST if request.method == "POST" else None
-        more = request.GET.get("more")
-        forms = ReportForms(
-            projects=projects,
-            saved=saved,
-            suggested=suggested,
-            sectors=[(s.pk, s.name) for s in Sector.objects.all()],
-            period=period,
+
+class ReportPage:
+    """Everything the report page shows, read from the database when it is built."""
+
+    def __init__(self, partner, period):
+        self.partner, self.period = partner, period
+        self.report = (
+            Report.objects.select_related("submitted_by", "reviewed_by")
+            .filter(partner=partner, period=period)
+            .first()
+        )
+        self.window = reporting.window(partner, period, self.report)
+        self.projects = list(reporting.report_projects(partner, period, self.report))
+        self.saved = reporting.saved_lines(self.report)
+        self.suggested = reporting.last_year(partner, period)
+        self._sectors = None
+
+    def forms(self, data=None, more=None):
+        if self._sectors is None:
+            self._sectors = [(sector.pk, sector.name) for sector in Sector.objects.all()]
+        return ReportForms(
+            projects=self.projects,
+            saved=self.saved,
+            suggested=self.suggested,
+            sectors=self._sectors,
+            period=self.period,
             data=data,
             more=more,
         )
-    if request.method == "POST":
-        if forms is None:
-            messages.error(request, state.reason)
-            return redirect(request.path)
-        posted_version = _version(request)
-        if posted_version is None:
-            return HttpResponseBadRequest(_("Le formulaire est incomplet : rechargez la page."))
-        action = request.POST.get("action", "save")
-        if forms.is_valid():
-            try:
-                saved_report = reporting.save_report(
-                    partner=partner,
-                    period=period,
-                    user=request.user,
-                    version=posted_version,
-                    entries=forms.entries(),
-                ).report
-            except reporting.StaleReport as error:
-                stale = error
-                version = error.report.version  # a deliberate second save may go through
-            except (ValidationError, PermissionDenied) as error:
-                messages.error(request, " ".join(_messages(error)))
-                return redirect(request.path)
-            else:
-                return _after_save(request, saved_report, projects, action)
-        else:
-            messages.error(
-                request,
-                ngettext(
-                    "Le rapport n'a pas été enregistré : %(count)s erreur à corriger.",
-                    "Le rapport n'a pas été enregistré : %(count)s erreurs à corriger.",
-                    forms.errors_count,
-                )
-                % {"count": forms.errors_count},
-            )
-    return render(
-        request,
-        "portal/report.html",
-        {
-            "current_partner": partner,
+
+    def render(self, request, *, forms=None, stale=None, refused="", typed=(), status=200):
+        if forms is None and self.window.editable:
+            forms = self.forms(more=request.GET.get("more"))
+        context = {
+            "current_partner": self.partner,
             "nav": "report",
-            "period": period,
-            "report": report,
-            "window": state,
-            "forms": forms,
-            "projects": projects,
-            "saved": saved,
-            "suggested": suggested,
-            "version": version,
+            "period": self.period,
+            "report": self.report,
+            "window": self.window,
+            "forms": forms if self.window.editable else None,
+            "projects": self.projects,
+            "version": self.report.version if self.report else 0,
+            "token": reporting.lines_token(self.saved),
             "stale": stale,
-            "to_do": reporting.to_do(report, projects) if state.editable else [],
-            "read_only_sections": [] if forms else saved.sections(projects),
-            "read_only_total": reporting.investment_totals(
-                (line.project_id, line.amount)
-                for lines in saved.investments.values()
-                for line in lines
-            )[1],
-            "receipt": _receipt(partner, period, report),
-        },
-        status=409 if stale else 200,
-    )
+            "refused": refused,
+            "typed": [(project, texts) for project, texts in typed if texts],
+            "to_do": (reporting.to_do(self.report, self.projects) if self.window.editable else []),
+            "read_only_sections": []
+            if self.window.editable
+            else self.saved.sections(self.projects),
+            "read_only_total": self.saved.total,
+            "receipt": reporting.receipt(self.partner, self.period, self.report),
+        }
+        return render(request, "portal/report.html", context, status=status)
 
 
-def _messages(error):
-    if isinstance(error, ValidationError):
-        return error.messages
-    return [str(error)]
-
-
-def _after_save(request, report, projects, action):
-    if action == "submit":
-        try:
-            reporting.submit_report(report=report, user=request.user, projects=projects)
-        except (ValidationError, PermissionDenied) as error:
-            messages.warning(
-                request,
-                _("Le brouillon est enregistré, mais le rapport n'a pas pu être soumis : %(why)s")
-                % {"why": " ".join(_messages(error))},
+def _save(request, page):
+    """Save (and with « Soumettre », submit) what the person typed, or say why not: a page that is
+    read-only or stale is answered 409 with what they typed, nothing is half-written."""
+    posted = page.forms(data=request.POST)
+    if not page.window.editable:
+        return page.render(request, refused=page.window.reason, typed=posted.typed(), status=409)
+    try:
+        version = int(request.POST.get("version", ""))
+    except ValueError:
+        version = None
+    token = request.POST.get("token", "")
+    if reporting.is_stale(page.report, page.saved, version=version, token=token):
+        stale = reporting.StaleReport(
+            page.report or Report(partner=page.partner, period=page.period, version=0),
+            version,
+            reporting.stale_changes(page.report, version),
+        )
+        return page.render(request, stale=stale, typed=posted.typed(), status=409)
+    if posted.tampered():
+        return page.render(
+            request,
+            refused=_("Le formulaire ne correspond plus au rapport : rechargez la page."),
+            status=400,
+        )
+    if not posted.is_valid():
+        messages.error(
+            request,
+            ngettext(
+                "Le rapport n'a pas été enregistré : %(count)s erreur à corriger.",
+                "Le rapport n'a pas été enregistré : %(count)s erreurs à corriger.",
+                posted.errors_count,
             )
-        else:
-            messages.success(
-                request,
-                _(
-                    "Le rapport est soumis. Un accusé de réception est envoyé par courriel aux "
-                    "membres de votre organisation."
-                ),
-            )
-        return redirect(request.path)
-    messages.success(request, _("Le brouillon est enregistré."))
-    prefix = action.removeprefix("add:")
-    if action.startswith("add:") and ADD_ROWS.fullmatch(prefix):
-        return redirect(f"{request.path}?more={prefix}#{prefix}")
+            % {"count": posted.errors_count},
+        )
+        return page.render(request, forms=posted)
+    action = request.POST.get("action", "save")
+    try:
+        saved = reporting.save_report(
+            partner=page.partner,
+            period=page.period,
+            user=request.user,
+            version=version,
+            token=token,
+            entries=posted.entries(),
+            submit=action == "submit",
+        )
+    except reporting.StaleReport as error:
+        fresh = ReportPage(page.partner, page.period)  # what it is now, after the other save
+        return fresh.render(request, stale=error, typed=posted.typed(), status=409)
+    except (ValidationError, PermissionDenied) as error:
+        texts = error.messages if isinstance(error, ValidationError) else [str(error)]
+        fresh = ReportPage(page.partner, page.period)
+        return fresh.render(request, refused=" ".join(texts), typed=posted.typed(), status=409)
+    if action == "submit" and saved.refused:
+        messages.warning(
+            request,
+            _("Le brouillon est enregistré, mais le rapport n'a pas pu être soumis : %(why)s")
+            % {"why": " ".join(saved.refused)},
+        )
+    elif action == "submit":
+        messages.success(
+            request,
+            _(
+                "Le rapport est soumis. Un accusé de réception est envoyé par courriel aux "
+                "membres de votre organisation."
+            ),
+        )
+    else:
+        messages.success(request, _("Le brouillon est enregistré."))
+        prefix = action.removeprefix("add:")
+        if action.startswith("add:") and ADD_ROWS.fullmatch(prefix):
+            return redirect(f"{request.path}?more={prefix}#{prefix}")
     return redirect(request.path)
-
-
-@dataclass(frozen=True)
-class Receipt:
-    mine: object  # highlights.Contribution
-    published: object  # the publication's Highlights, or None
-    publication: object
-    included: bool  # whether the publication already counts this report
-
-
-def _receipt(partner, period, report):
-    """How an approved report's figures enter the programme's highlights. Programme totals are
-    shown only once published (partners never see unpublished figures)."""
-    if report is None or report.status != ReportStatus.APPROVED:
-        return None
-    current = publishing.latest(period)
-    published = publishing.published_highlights(current) if current else None
-    included = bool(
-        current and (report.reviewed_at is None or report.reviewed_at <= current.published_at)
-    )
-    return Receipt(contribution(period, partner), published, current, included)

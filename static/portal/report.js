@@ -47,6 +47,13 @@
     if (reportOutput) reportOutput.textContent = formatAmount(report);
   }
 
+  // After a refused save, take keyboard and screen-reader users to what needs their attention.
+  var alert = document.getElementById("error-summary") || document.getElementById("stale");
+  if (alert) {
+    alert.setAttribute("tabindex", "-1");
+    alert.focus();
+  }
+
   form.addEventListener("input", updateTotals);
   form.addEventListener("change", updateTotals);
 
