@@ -15,7 +15,7 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.tokens import PasswordResetTokenGenerator
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.validators import validate_email
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.urls import reverse
 from django.utils import translation
 from django.utils.crypto import constant_time_compare
@@ -148,7 +148,15 @@ def invite(*, partner, email, first_name="", last_name="", invited_by, base_url=
         user = User(username=email.lower(), email=email, first_name=first_name, last_name=last_name)
         user.set_unusable_password()
         user.full_clean()  # e.g. a username (the address) already taken by another account
-        user.save()
+        try:
+            with transaction.atomic():
+                user.save()
+        except IntegrityError:
+            # The same address invited twice at the same moment: the other invitation won.
+            raise ValidationError(
+                _("%(email)s vient d'être invité par quelqu'un d'autre : réessayez.")
+                % {"email": email}
+            ) from None
     partner.users.add(user)
 
     # Who invited whom, in the admin's history of the partner (and of the new account).

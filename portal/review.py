@@ -19,6 +19,7 @@ from portal.models import (
     ReportStatus,
 )
 from portal.numbers import round_money
+from portal.templatetags.psm_format import money
 
 MISSING = "missing"
 LINE_MODELS = (InvestmentLine, JobLine, ProductLine)
@@ -170,9 +171,11 @@ def _line_label(record):
     parts = [record.project.code if record.project_id else "?"]
     for name in ("name", "category", "performer"):
         if hasattr(record, name):
-            parts.append(str(getattr(record, name)))
+            # The label people read (« main-d'œuvre »), not the stored code.
+            display = getattr(record, f"get_{name}_display", None)
+            parts.append(str(display() if display else getattr(record, name)))
     if hasattr(record, "amount"):
-        parts.append(f"{record.amount} $")
+        parts.append(money(record.amount))
     if hasattr(record, "direct"):
         parts.append(f"{record.direct} + {record.indirect}")
     return " · ".join(parts)

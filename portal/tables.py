@@ -163,10 +163,12 @@ class PartnerProjectTable(tables.Table):
 
     code = tables.Column()
     title = tables.Column()
-    role = tables.Column(verbose_name=capfirst(_("rôle")), empty_values=(), orderable=False)
+    role = tables.Column(
+        accessor="lead_partner_id", verbose_name=capfirst(_("rôle")), orderable=False
+    )
     status = tables.Column()
-    start = tables.DateColumn(short=True)
-    end = tables.DateColumn(short=True, default="—")
+    start = tables.DateColumn(format="Y-m-d")  # unambiguous in French and in English
+    end = tables.DateColumn(format="Y-m-d", default="—")
     sector = tables.Column(
         accessor="sector__name", verbose_name=capfirst(_("secteur")), order_by=("sector__code",)
     )
@@ -198,11 +200,17 @@ class PartnerReportTable(tables.Table):
     period = tables.TemplateColumn(
         template_name="portal/columns/period.html", verbose_name=_("Période"), orderable=False
     )
+    # Each column reads an attribute the row has: a missing one costs tables2 a repr() of the row
+    # (and its report's related objects) for an error message it then swallows.
     status = tables.TemplateColumn(
-        template_name="portal/columns/status.html", verbose_name=_("Statut"), orderable=False
+        template_name="portal/columns/status.html",
+        accessor="window",
+        verbose_name=_("Statut"),
+        orderable=False,
     )
     deadline = tables.TemplateColumn(
         template_name="portal/columns/deadline.html",
+        accessor="window",
         verbose_name=_("Date limite"),
         orderable=False,
     )
@@ -211,6 +219,7 @@ class PartnerReportTable(tables.Table):
     )
     action = tables.TemplateColumn(
         template_name="portal/columns/action.html",
+        accessor="period",
         verbose_name=_("Action"),
         orderable=False,
     )

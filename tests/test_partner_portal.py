@@ -837,3 +837,25 @@ def test_save_and_submit_happen_in_one_transaction(world, mailoutbox):
     )
     assert the_report(world).status == ReportStatus.DRAFT
     assert InvestmentLine.objects.get().amount == Decimal("9.00")
+
+
+def test_dashboard_queries_do_not_grow_with_past_reports(partner_client, world):
+    """Past periods cost no query per row (only the open ones work out what is left to do)."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    def past(label):
+        period = make.period(world.programme, label, state=PeriodState.PUBLISHED)
+        make.report(world.alpha, period)
+
+    url = "/fr-ca/partner/ALPHA/"
+    past("2015-2016")
+    partner_client.get(url)
+    with CaptureQueriesContext(connection) as few:
+        partner_client.get(url)
+    for year in range(2010, 2015):
+        past(f"{year}-{year + 1}")
+    with CaptureQueriesContext(connection) as many:
+        response = partner_client.get(url)
+    assert len(response.context["reports"].data) == 8
+    assert len(many) == len(few)
