@@ -11,7 +11,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from portal.models import InvestmentCategory, Performer, english_active
-from portal.numbers import parse_decimal, parse_money
+from portal.numbers import parse_decimal
 from portal.reporting import ProjectEntry
 from portal.templatetags.psm_format import long_date
 
@@ -34,57 +34,58 @@ def money_input(amount):
     return f"{whole.replace(',', ' ')},{cents}"
 
 
-class MoneyField(forms.CharField):
-    """Dollars and cents, typed the French or the English way; never guessed."""
+class NumberField(forms.CharField):
+    """A number typed the French or the English way (portal.numbers), 0 or more, never guessed;
+    blank is None (not zero)."""
+
+    places = 2
+    maximum = MAX_AMOUNT
+    input_attrs = {}
+    too_big = gettext_lazy("Ce nombre est trop élevé.")
+    negative = gettext_lazy("Ce nombre ne peut pas être négatif.")
 
     def widget_attrs(self, widget):
-        attrs = super().widget_attrs(widget)
-        attrs.update({"inputmode": "decimal", "autocomplete": "off", "class": "money-input"})
-        return attrs
-
-    def prepare_value(self, value):
-        return money_input(value) if isinstance(value, Decimal) else value
+        return {**super().widget_attrs(widget), "autocomplete": "off", **self.input_attrs}
 
     def to_python(self, value):
         value = super().to_python(value)
         if value in self.empty_values:
             return None
         if len(value) > 40:
-            raise ValidationError(_("Ce montant est trop élevé."), code="max_value")
+            raise ValidationError(self.too_big, code="max_value")
         try:
-            amount = parse_money(value)
+            number = parse_decimal(value, places=self.places)
         except (ValueError, ArithmeticError) as error:
             raise ValidationError(str(error), code="invalid") from None
-        if amount < 0:
-            raise ValidationError(_("Un montant ne peut pas être négatif."), code="min_value")
-        if amount > MAX_AMOUNT:
-            raise ValidationError(_("Ce montant est trop élevé."), code="max_value")
-        return amount
+        if number < 0:
+            raise ValidationError(self.negative, code="min_value")
+        if number > self.maximum:
+            raise ValidationError(self.too_big, code="max_value")
+        return number
 
 
-class CountField(forms.CharField):
-    """A whole number of people, 0 or more; blank means « not reported »."""
+class MoneyField(NumberField):
+    """Dollars and cents: `1 234,56`, `1234.56` or `1,234.56`."""
 
-    def widget_attrs(self, widget):
-        attrs = super().widget_attrs(widget)
-        attrs.update({"inputmode": "numeric", "autocomplete": "off", "class": "count-input"})
-        return attrs
+    input_attrs = {"inputmode": "decimal", "class": "money-input"}
+    too_big = gettext_lazy("Ce montant est trop élevé.")
+    negative = gettext_lazy("Un montant ne peut pas être négatif.")
+
+    def prepare_value(self, value):
+        return money_input(value) if isinstance(value, Decimal) else value
+
+
+class CountField(NumberField):
+    """A whole number of people."""
+
+    places = 0
+    maximum = MAX_COUNT
+    input_attrs = {"inputmode": "numeric", "class": "count-input"}
+    negative = gettext_lazy("Un nombre d'emplois ne peut pas être négatif.")
 
     def to_python(self, value):
-        value = super().to_python(value)
-        if value in self.empty_values:
-            return None
-        if len(value) > 20:
-            raise ValidationError(_("Ce nombre est trop élevé."))
-        try:
-            count = parse_decimal(value, places=0)
-        except (ValueError, ArithmeticError) as error:
-            raise ValidationError(str(error), code="invalid") from None
-        if count < 0:
-            raise ValidationError(_("Un nombre d'emplois ne peut pas être négatif."))
-        if count > MAX_COUNT:
-            raise ValidationError(_("Ce nombre est trop élevé."))
-        return int(count)
+        number = super().to_python(value)
+        return None if number is None else int(number)
 
 
 class PortalForm(forms.Form):
