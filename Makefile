@@ -4,7 +4,8 @@ VENV ?= .venv
 PORT ?= 8000
 BIN := $(VENV)/bin
 
-.PHONY: run test lint format install install-dev migrate demo messages bench clean
+.PHONY: run serve test lint format install install-dev migrate demo messages bench load faults \
+	backup restore clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -38,6 +39,25 @@ run: migrate messages
 	$(BIN)/python manage.py load_demo --once
 	$(BIN)/python manage.py runserver 127.0.0.1:$(PORT)
 
+# Production: gunicorn (psm/gunicorn.conf.py: BIND, WEB_CONCURRENCY...) with DEBUG off unless set,
+# WhiteNoise serving the collected, compressed and hashed static files. Needs SECRET_KEY and the
+# production settings of README.md; migrations are applied beforehand (`make migrate`, from one
+# host), and a database that lacks some is refused.
+serve: export DEBUG ?= 0
+serve: $(VENV)/.installed messages
+	@$(BIN)/python manage.py migrate --check >/dev/null || \
+		(echo "The database lacks migrations: run 'make migrate' (from one host) first."; exit 1)
+	$(BIN)/python manage.py collectstatic --noinput -v0
+	$(BIN)/gunicorn --config psm/gunicorn.conf.py psm.wsgi:application
+
+# Backups: pg_dump / pg_restore on PostgreSQL, SQLite's online backup otherwise (BACKUP_DIR).
+backup: $(VENV)/.installed
+	$(BIN)/python manage.py backup $(if $(BACKUP),--output $(BACKUP))
+
+restore: $(VENV)/.installed
+	@test -n "$(BACKUP)" || (echo "usage: make restore BACKUP=backups/psm-YYYYmmdd-HHMMSS.dump"; exit 2)
+	$(BIN)/python manage.py restore $(BACKUP)
+
 test: $(VENV)/.installed-dev messages
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
@@ -54,5 +74,12 @@ format: $(VENV)/.installed-dev
 bench: $(VENV)/.installed-dev
 	$(BIN)/python bench/run.py
 
+# The load test and the fault drills against `make serve` on PostgreSQL (bench/README.md).
+load: $(VENV)/.installed-dev
+	$(BIN)/python bench/load.py
+
+faults: $(VENV)/.installed-dev
+	$(BIN)/python bench/faults.py
+
 clean:
-	rm -rf $(VENV) .pytest_cache .ruff_cache staticfiles
+	rm -rf $(VENV) .pytest_cache .ruff_cache .hypothesis staticfiles

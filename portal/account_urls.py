@@ -1,7 +1,8 @@
 """Accounts (under /<language>/accounts/): Django's sign-in, sign-out, password change and reset
 views in the portal's look (templates/registration/), and the invitation's link.
 
-The paths and names are those of django.contrib.auth.urls; the reset view is the portal's."""
+The paths and names are those of django.contrib.auth.urls; the reset views are the portal's. Every
+page here but the password change is public (Django marks its views @login_not_required)."""
 
 from django.contrib.auth import views as auth_views
 from django.urls import path
@@ -25,7 +26,7 @@ urlpatterns = [
     ),
     path(
         "reset/<uidb64>/<token>/",
-        auth_views.PasswordResetConfirmView.as_view(),
+        accounts.PasswordResetConfirmView.as_view(),
         name="password_reset_confirm",
     ),
     path(

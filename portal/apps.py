@@ -14,3 +14,10 @@ class PortalConfig(AppConfig):
     default = True
     name = "portal"
     verbose_name = _("Portail PSM")
+
+    def ready(self):
+        from django.contrib.auth.signals import user_logged_in
+
+        from portal import middleware, system_checks  # noqa: F401 (registers the checks)
+
+        user_logged_in.connect(middleware.note_sign_in, dispatch_uid="portal.note_sign_in")

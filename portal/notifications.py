@@ -1,7 +1,9 @@
 """E-mails to a partner's users: report decisions, reminders, invitations. Plain text, in French
 first.
 
-Sent after the transaction commits, so a rolled-back change never announces itself.
+Sent after the transaction commits, so a rolled-back change never announces itself; an e-mail
+that cannot be sent then (the SMTP server down or slow: EMAIL_TIMEOUT) is logged, and never turns
+the change that was just saved into an error page.
 """
 
 from django.conf import settings
@@ -56,7 +58,7 @@ def email_people(recipients, template, context, *, on_commit=True):
         send_mail(subject.strip(), body.strip() + "\n", settings.DEFAULT_FROM_EMAIL, recipients)
 
     if on_commit:
-        transaction.on_commit(send)
+        transaction.on_commit(send, robust=True)
     else:
         send()
     return recipients

@@ -5,9 +5,12 @@ newcomer can just check out the code and run it. See README.md, "Configuration".
 """
 
 import os
+from datetime import timedelta
+from email.utils import parseaddr
 from pathlib import Path
 
 import dj_database_url
+from csp.constants import NONE, SELF, UNSAFE_INLINE
 from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -41,6 +44,33 @@ if not SECRET_KEY:
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", "localhost,127.0.0.1,[::1]" if DEBUG else "")
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS")
 
+# HTTPS. In production the portal sits behind a reverse proxy that ends TLS: it must say so in a
+# header (SECURE_PROXY_SSL_HEADER=HTTP_X_FORWARDED_PROTO,https), which Django trusts only when set,
+# and TRUSTED_PROXY_COUNT says how many proxies append to X-Forwarded-For (the client's address,
+# for the sign-in lockout). Unset, both mean "no proxy": the header and X-Forwarded-For are ignored.
+_proxy_ssl_header = env_list("SECURE_PROXY_SSL_HEADER")
+if _proxy_ssl_header:
+    if len(_proxy_ssl_header) != 2:
+        raise ImproperlyConfigured(
+            "SECURE_PROXY_SSL_HEADER is a header and its value, e.g. HTTP_X_FORWARDED_PROTO,https."
+        )
+    SECURE_PROXY_SSL_HEADER = tuple(_proxy_ssl_header)
+TRUSTED_PROXY_COUNT = env_int("TRUSTED_PROXY_COUNT", 0)
+SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", not DEBUG)
+SECURE_REDIRECT_EXEMPT = [r"^healthz$"]  # load balancers probe over plain HTTP
+SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE = LANGUAGE_COOKIE_SECURE = env_bool(
+    "SECURE_COOKIES", not DEBUG
+)
+SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 0 if DEBUG else 365 * 24 * 3600)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", not DEBUG)
+# The directive only; listing a domain in browsers' preload lists is a separate, manual request.
+SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", not DEBUG)
+
+# Sessions live in the database (shared by every host of the portal), and end after
+# SESSION_IDLE_TIMEOUT seconds without a request (portal.middleware.SessionIdleTimeoutMiddleware).
+SESSION_ENGINE = os.getenv("SESSION_ENGINE", "django.contrib.sessions.backends.db")
+SESSION_COOKIE_AGE = env_int("SESSION_IDLE_TIMEOUT", 3600)
+
 INSTALLED_APPS = [
     "portal.apps.PortalAdminConfig",  # django.contrib.admin with the portal's site
     "django.contrib.auth",
@@ -54,6 +84,7 @@ INSTALLED_APPS = [
     "django_tables2",
     "import_export",
     "simple_history",
+    "axes",
     "portal",
 ]
 
@@ -61,14 +92,40 @@ MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
+    "portal.middleware.SessionIdleTimeoutMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # Deny by default: every view needs a signed-in person unless marked @login_not_required.
+    "portal.middleware.LoginRequiredMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "csp.middleware.CSPMiddleware",
     "simple_history.middleware.HistoryRequestMiddleware",
+    # Last, as django-axes asks: it answers a locked-out sign-in.
+    "axes.middleware.AxesMiddleware",
 ]
+
+# Content-Security-Policy: scripts and style sheets from the portal only (no inline script, no
+# eval, nothing from another site). Style *attributes* are allowed: a few templates of the admin
+# and its add-ons set one, and an attribute can neither run code nor load anything (img-src and
+# font-src stay 'self').
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [SELF],
+        "script-src": [SELF],
+        "style-src": [SELF],
+        "style-src-attr": [UNSAFE_INLINE],
+        "img-src": [SELF, "data:"],
+        "font-src": [SELF],
+        "connect-src": [SELF],
+        "object-src": [NONE],
+        "base-uri": [NONE],
+        "form-action": [SELF],
+        "frame-ancestors": [NONE],
+    }
+}
 
 ROOT_URLCONF = "psm.urls"
 
@@ -96,8 +153,23 @@ DATABASES = {
     "default": dj_database_url.config(
         default=f"sqlite:///{BASE_DIR / 'db.sqlite3'}",
         conn_max_age=env_int("DB_CONN_MAX_AGE", 0),
+        conn_health_checks=True,
     )
 }
+# PostgreSQL connection pool (psycopg_pool), one per server process; on by default in production.
+# Each connection is checked when it is taken from the pool, so that a restarted database costs
+# no request an error once it is back.
+DB_POOL_MAX_SIZE = env_int("DB_POOL_MAX_SIZE", 0 if DEBUG else 4)
+if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql" and DB_POOL_MAX_SIZE > 0:
+    from psycopg_pool import ConnectionPool
+
+    DATABASES["default"]["CONN_MAX_AGE"] = 0  # the pool keeps the connections
+    DATABASES["default"].setdefault("OPTIONS", {})["pool"] = {
+        "min_size": min(env_int("DB_POOL_MIN_SIZE", 1), DB_POOL_MAX_SIZE),
+        "max_size": DB_POOL_MAX_SIZE,
+        "timeout": env_int("DB_POOL_TIMEOUT", 10),  # seconds a request waits for a connection
+        "check": ConnectionPool.check_connection,
+    }
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_PASSWORD_VALIDATORS = [
@@ -106,6 +178,25 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
+
+AUTHENTICATION_BACKENDS = [
+    # First, as django-axes requires: it refuses a locked-out sign-in before the password is read.
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+
+# Sign-in lockout (django-axes): LOGIN_FAILURE_LIMIT failed sign-ins with one username from one
+# address lock that pair out for LOGIN_LOCKOUT_MINUTES. The pair, not the username alone, so that
+# nobody can lock a colleague out from elsewhere, and not the address alone, so that a whole
+# organisation behind one address is not locked out by one person. Staff unlock in the admin
+# (« Tentatives d'accès »); choosing a new password by e-mail unlocks too.
+AXES_FAILURE_LIMIT = env_int("LOGIN_FAILURE_LIMIT", 5)
+AXES_COOLOFF_TIME = timedelta(minutes=env_int("LOGIN_LOCKOUT_MINUTES", 15))
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_CLIENT_IP_CALLABLE = "portal.security.client_ip"
+AXES_LOCKOUT_CALLABLE = "portal.views.accounts.locked_out"
+AXES_VERBOSE = False
 
 # Accounts: partner users sign in on the portal's own pages; staff go on to the admin.
 LOGIN_URL = "login"
@@ -149,8 +240,11 @@ EMAIL_PORT = env_int("EMAIL_PORT", 587)
 EMAIL_HOST_USER = os.getenv("EMAIL_HOST_USER", "")
 EMAIL_HOST_PASSWORD = os.getenv("EMAIL_HOST_PASSWORD", "")
 EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", True)
+EMAIL_TIMEOUT = env_int("EMAIL_TIMEOUT", 10)  # seconds: a stalled SMTP server never holds a request
 DEFAULT_FROM_EMAIL = os.getenv("DEFAULT_FROM_EMAIL", "PSM <noreply@localhost>")
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
+# Who receives the server's error reports (« Name <address> », comma-separated).
+ADMINS = [parseaddr(address) for address in env_list("ADMINS")]
 
 # django-import-export: only staff with the model's permissions import or export in the admin.
 IMPORT_EXPORT_IMPORT_PERMISSION_CODE = "add"
@@ -164,6 +258,9 @@ IMPORT_MAX_ROWS = env_int("IMPORT_MAX_ROWS", 200_000)
 
 # Drill-down XLSX exports are built whole: above this many rows, CSV (streamed) is required.
 DRILLDOWN_XLSX_MAX_ROWS = env_int("DRILLDOWN_XLSX_MAX_ROWS", 100_000)
+
+# Backups (manage.py backup / restore, make backup / restore).
+BACKUP_DIR = Path(os.getenv("BACKUP_DIR", BASE_DIR / "backups"))
 
 # Data-quality checks (portal/checks.py): a partner's investment or jobs changing by more than this
 # share from last year, and an investment line above this amount, are flagged for review.

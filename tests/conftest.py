@@ -5,6 +5,8 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import translation
 
+from tests.partner_world import partner_client, world  # noqa: F401 (fixtures for every module)
+
 
 @pytest.fixture(autouse=True)
 def french_by_default():
@@ -25,3 +27,25 @@ def demo(django_db_setup, django_db_blocker):
         load_demo()
         yield
         transaction.set_rollback(True)
+
+
+def _hypothesis_profiles():
+    """Hypothesis's profiles (tests/test_fuzz.py), chosen by HYPOTHESIS_PROFILE: `ci`, the default,
+    is repeatable (derandomized, no example database) and small enough for every run; `deep` hunts
+    with many more random examples, remembered in .hypothesis/ so that a failure found once is
+    tried again first."""
+    import os
+
+    from hypothesis import HealthCheck
+    from hypothesis import settings as profiles
+
+    common = {
+        "deadline": None,  # a request's time varies with the machine's load, not with the input
+        "suppress_health_check": [HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+    }
+    profiles.register_profile("ci", derandomize=True, database=None, max_examples=10, **common)
+    profiles.register_profile("deep", max_examples=400, **common)
+    profiles.load_profile(os.getenv("HYPOTHESIS_PROFILE", "ci"))
+
+
+_hypothesis_profiles()

@@ -270,14 +270,21 @@ class AccessTests:
     @pytest.mark.parametrize("figure", FIGURES)
     @pytest.mark.parametrize("query", ["", "?_export=csv", "?_export=xlsx", "?_export=yaml"])
     @pytest.mark.parametrize(
-        "who",
-        [None, "partner_user", "staff_without_view_report", "staff_member_of_a_partner"],
+        "who", ["partner_user", "staff_without_view_report", "staff_member_of_a_partner"]
     )
     def test_everyone_but_staff_gets_404(self, client, request, demo, figure, query, who):
-        if who:
-            client.force_login(request.getfixturevalue(who))
+        client.force_login(request.getfixturevalue(who))
 
         assert client.get(url(figure) + query).status_code == 404
+
+    @pytest.mark.parametrize("figure", [*FIGURES, "no-such-figure"])
+    def test_an_anonymous_visitor_is_asked_to_sign_in_whether_it_exists_or_not(
+        self, client, demo, figure
+    ):
+        response = client.get(url(figure) + "?_export=csv")
+
+        assert response.status_code == 302
+        assert response.url.startswith(reverse("login") + "?next=")
 
     @pytest.mark.parametrize("figure", FIGURES)
     def test_staff_who_may_view_reports_see_every_drilldown(self, client, demo, figure):

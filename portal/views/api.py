@@ -8,6 +8,7 @@ A period's document is its latest publication's `figures`, the same JSON as
 import hashlib
 import json
 
+from django.contrib.auth.decorators import login_not_required
 from django.core.cache import cache
 from django.db.models import Max
 from django.http import HttpResponse, JsonResponse
@@ -25,6 +26,7 @@ MAX_AGE = 300  # seconds a client or proxy may reuse an answer without asking ag
 BODY_CACHE_SECONDS = 24 * 3600  # a publication's document never changes; old ones just expire
 
 
+@login_not_required
 @require_safe
 def published_list(request):
     """Every published period: programme, period, date of its latest publication, its URL."""
@@ -52,6 +54,7 @@ def published_list(request):
     return _conditional(request, body, etag=hashlib.sha256(body).hexdigest())
 
 
+@login_not_required
 @require_safe
 def published_detail(request, programme, period):
     """The latest publication's figures, exactly the keys of `highlights --format json`."""

@@ -9,6 +9,7 @@ import mimetypes
 import tempfile
 from urllib.parse import unquote, urljoin, urlsplit
 
+from django.contrib.auth.decorators import login_not_required
 from django.contrib.staticfiles import finders
 from django.contrib.staticfiles.storage import staticfiles_storage
 from django.http import FileResponse, Http404, HttpResponse
@@ -28,6 +29,7 @@ CONTENT_TYPES = {
 }
 
 
+@login_not_required
 @require_safe
 def export(request, programme, period, format):
     if format not in CONTENT_TYPES:

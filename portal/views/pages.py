@@ -8,6 +8,7 @@ programme's chart as inline SVG.
 from dataclasses import dataclass
 from decimal import ROUND_CEILING, ROUND_HALF_UP, Decimal
 
+from django.contrib.auth.decorators import login_not_required
 from django.db.models import Prefetch
 from django.shortcuts import render
 from django.urls import reverse
@@ -172,6 +173,7 @@ def page_context(request, visible):
     }
 
 
+@login_not_required
 def highlights_page(request, programme, period):
     visible = access.visible_highlights(
         request, programme, period, live=request.GET.get("version") == "live"
@@ -344,6 +346,7 @@ def _nice_step(rough):
     return magnitude * 10
 
 
+@login_not_required
 def programme_page(request, programme):
     found = access.visible_programme(request, programme)
     staff = access.is_staff_viewer(request.user)

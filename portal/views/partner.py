@@ -8,7 +8,7 @@ partner's code in a URL, or a period it does not report in, is a 404 by construc
 import re
 
 from django.contrib import messages
-from django.contrib.auth.decorators import login_required
+from django.contrib.auth.decorators import login_not_required, login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404, HttpResponseNotAllowed
 from django.shortcuts import redirect, render
@@ -45,6 +45,7 @@ def partner_period(partner, programme, label):
     return period
 
 
+@login_not_required  # it sends an anonymous visitor to the sign-in page itself
 def home(request):
     """Where a person lands: sign-in, the admin for staff, or their organisation's dashboard."""
     if not request.user.is_authenticated:
