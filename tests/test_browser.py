@@ -93,18 +93,28 @@ def browser():
 
 @pytest.fixture
 def new_page(browser):
-    """new_page(viewport=WIDE): a page in a fresh context (its own cookies), French (Canada)."""
-    contexts = []
+    """new_page(viewport=WIDE): a page in a fresh context (its own cookies), French (Canada).
+
+    Whatever the Content-Security-Policy blocks on any page it visits (the browser reports it on
+    the console: an inline script, a style sheet from elsewhere...) fails the test."""
+    contexts, violations = [], []
+
+    def watch(message):
+        if "Content Security Policy" in message.text:
+            violations.append(f"{message.location.get('url')}: {message.text}")
 
     def make(viewport=WIDE):
         context = browser.new_context(locale="fr-CA", viewport=viewport)
         context.set_default_timeout(10_000)
         contexts.append(context)
-        return context.new_page()
+        page = context.new_page()
+        page.on("console", watch)
+        return page
 
     yield make
     for context in contexts:
         context.close()
+    assert violations == [], "the Content-Security-Policy blocked something"
 
 
 def shoot(page, name, *, phone=False):
