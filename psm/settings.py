@@ -157,18 +157,15 @@ DATABASES = {
     )
 }
 # PostgreSQL connection pool (psycopg_pool), one per server process; on by default in production.
-# Each connection is checked when it is taken from the pool, so that a restarted database costs
-# no request an error once it is back.
+# With CONN_HEALTH_CHECKS (above) Django has the pool check each connection as it is taken, so that
+# a restarted database costs no request an error once it is back.
 DB_POOL_MAX_SIZE = env_int("DB_POOL_MAX_SIZE", 0 if DEBUG else 4)
 if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql" and DB_POOL_MAX_SIZE > 0:
-    from psycopg_pool import ConnectionPool
-
     DATABASES["default"]["CONN_MAX_AGE"] = 0  # the pool keeps the connections
     DATABASES["default"].setdefault("OPTIONS", {})["pool"] = {
         "min_size": min(env_int("DB_POOL_MIN_SIZE", 1), DB_POOL_MAX_SIZE),
         "max_size": DB_POOL_MAX_SIZE,
         "timeout": env_int("DB_POOL_TIMEOUT", 10),  # seconds a request waits for a connection
-        "check": ConnectionPool.check_connection,
     }
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
