@@ -54,9 +54,10 @@ serve: $(VENV)/.installed messages
 backup: $(VENV)/.installed
 	$(BIN)/python manage.py backup $(if $(BACKUP),--output $(BACKUP))
 
+# Asks for the database's name unless NOINPUT=1.
 restore: $(VENV)/.installed
 	@test -n "$(BACKUP)" || (echo "usage: make restore BACKUP=backups/psm-YYYYmmdd-HHMMSS.dump"; exit 2)
-	$(BIN)/python manage.py restore $(BACKUP)
+	$(BIN)/python manage.py restore $(BACKUP) $(if $(NOINPUT),--noinput)
 
 test: $(VENV)/.installed-dev messages
 	$(BIN)/ruff check .
