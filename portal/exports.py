@@ -1,7 +1,11 @@
 """Writers of the annual figures: JSON, CSV and XLSX. They render; they never compute a figure.
 
 Every text cell goes through `neutralise()`: a cell beginning with = + - @ (or a tab, carriage
-return or NUL) is prefixed with an apostrophe so that a spreadsheet shows it instead of running it.
+return, line feed or NUL) is prefixed with an apostrophe so that a spreadsheet shows it instead of
+running it; imports take it off again (`restore()`), so that a round trip keeps the text. Numbers
+are never text here, so they stay numbers. A workbook cannot hold most control characters
+(openpyxl refuses them): `xlsx_cell()` replaces them, so that a partner's typing never breaks an
+export.
 """
 
 import csv
@@ -12,6 +16,7 @@ from decimal import Decimal
 
 from openpyxl import Workbook
 from openpyxl.cell import WriteOnlyCell
+from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 
 from portal.highlights import (
     FIGURES,
@@ -25,8 +30,14 @@ from portal.highlights import (
 from portal.highlights import figure_rows as drilldown_rows
 
 FORMATS = ("json", "csv", "xlsx")
-FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r", "\0")
+# A line feed too: a workbook turns a carriage return into one, and the apostrophe must still be
+# recognised (and taken off) when the file comes back.
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r", "\n", "\0")
 FIGURES_SHEET = "Faits saillants"
+# RFC 4180's line end, for every CSV we write: Python's csv quotes a field holding any character
+# of the line end, so with "\n" alone a carriage return inside a text went out bare, and a
+# spreadsheet began a new row there (with "Capteur\r=HYPERLINK(...)", a formula cell).
+CSV_LINE_END = "\r\n"
 
 _LINE = [
     ("period", "report__period__label"),
@@ -79,9 +90,30 @@ _NUMBER_FORMATS = {datetime.date: "yyyy-mm-dd", Decimal: "#,##0.00"}
 
 
 def neutralise(value):
-    if isinstance(value, str) and value.startswith(FORMULA_STARTS):
+    """A text a spreadsheet would run, with an apostrophe before it. Apostrophes already in front
+    of such a text count as part of it (one more is added), so that `restore()` is exact."""
+    if isinstance(value, str) and value.lstrip("'").startswith(FORMULA_STARTS):
         return "'" + value
     return value
+
+
+def restore(text):
+    """The text that `neutralise()` was given: its apostrophe taken off again (imports)."""
+    if text.startswith("'") and text.lstrip("'").startswith(FORMULA_STARTS):
+        return text[1:]
+    return text
+
+
+def xlsx_legal(value):
+    """A value a workbook can hold: the control characters XML forbids replaced by U+FFFD."""
+    if isinstance(value, str):
+        return ILLEGAL_CHARACTERS_RE.sub("\ufffd", value)
+    return value
+
+
+def xlsx_cell(value):
+    """A value as every writer of a workbook puts it in a cell: text neutralised, legal in XML."""
+    return xlsx_legal(neutralise(value))
 
 
 def figure_rows(highlights):
@@ -112,7 +144,7 @@ def render(highlights, format):
 
 def to_csv(highlights):
     buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\n")
+    writer = csv.writer(buffer, lineterminator=CSV_LINE_END)
     writer.writerow(["key", "label_fr", "label_en", "value"])
     for row in figure_rows(highlights):
         writer.writerow([neutralise(cell) for cell in row])
@@ -132,7 +164,7 @@ def _xlsx_value(key, value):
         and value != ""
     ):
         return Decimal(value)
-    return neutralise(value)
+    return xlsx_cell(value)
 
 
 def to_xlsx(highlights, *, drilldowns_of=None):
@@ -153,7 +185,7 @@ def write_xlsx(highlights, output, *, drilldowns_of=None):
         sheet.column_dimensions[column].width = width
     sheet.append(["key", "label_fr", "label_en", "value"])
     for key, label_fr, label_en, value in figure_rows(highlights):
-        sheet.append([key, neutralise(label_fr), neutralise(label_en), _xlsx_value(key, value)])
+        sheet.append([key, xlsx_cell(label_fr), xlsx_cell(label_en), _xlsx_value(key, value)])
     if drilldowns_of is not None:
         for drilldown, title, columns in DRILLDOWN_SHEETS:
             _append_drilldown(workbook.create_sheet(title), drilldowns_of, drilldown, columns)
@@ -175,7 +207,7 @@ def _drilldown_cell(sheet, value):
     """Dates shown as dates and amounts with cents; text neutralised; numbers stay numbers."""
     number_format = _NUMBER_FORMATS.get(type(value))
     if number_format is None:
-        return neutralise(value)
+        return xlsx_cell(value)
     cell = WriteOnlyCell(sheet, value)
     cell.number_format = number_format
     return cell

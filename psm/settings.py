@@ -252,6 +252,15 @@ IMPORT_EXPORT_SKIP_ADMIN_LOG = False
 # Upload caps for bulk files (bytes and data rows), shared by the command and the admin.
 IMPORT_MAX_FILE_BYTES = env_int("IMPORT_MAX_FILE_BYTES", 50 * 1024 * 1024)
 IMPORT_MAX_ROWS = env_int("IMPORT_MAX_ROWS", 200_000)
+# No page takes a file but the admin's imports (portal.uploads, IMPORT_MAX_FILE_BYTES): a file
+# posted anywhere else is dropped unread, never stored.
+FILE_UPLOAD_HANDLERS = [
+    "portal.uploads.UploadLimitHandler",
+    "django.core.files.uploadhandler.MemoryFileUploadHandler",
+    "django.core.files.uploadhandler.TemporaryFileUploadHandler",
+]
+# Django's 1 000 fields would refuse a report with a few hundred lines in the admin's inlines.
+DATA_UPLOAD_MAX_NUMBER_FIELDS = 10_000
 
 # Drill-down XLSX exports are built whole: above this many rows, CSV (streamed) is required.
 DRILLDOWN_XLSX_MAX_ROWS = env_int("DRILLDOWN_XLSX_MAX_ROWS", 100_000)

@@ -26,7 +26,7 @@ from django_tables2 import LazyPaginator, SingleTableMixin
 from portal import filters, highlights, tables
 from portal import publication as publishing
 from portal.access import require_staff
-from portal.exports import neutralise
+from portal.exports import CSV_LINE_END, neutralise, xlsx_legal
 from portal.models import ProjectType, Sector, english_active
 from portal.numbers import round_money
 
@@ -346,7 +346,7 @@ class DrilldownView(SingleTableMixin, FilterView):
     def csv_lines(self, table, language):
         """The CSV, line by line. It is sent after the view has returned, when the request's
         language is no longer active: headers and choice labels are rendered in `language`."""
-        writer = csv.writer(Echo(), lineterminator="\n")
+        writer = csv.writer(Echo(), lineterminator=CSV_LINE_END)
         with translation.override(language):
             for row in self.export_rows(table):
                 yield writer.writerow(row)
@@ -357,7 +357,7 @@ class DrilldownView(SingleTableMixin, FilterView):
         workbook = Workbook(write_only=True)
         sheet = workbook.create_sheet(title=self.figure[:31])
         for row in self.export_rows(table):
-            sheet.append(row)
+            sheet.append([xlsx_legal(cell) for cell in row])
         buffer = io.BytesIO()
         workbook.save(buffer)
         return buffer.getvalue()
