@@ -14,7 +14,7 @@ from import_export import fields, resources, widgets
 from simple_history.utils import bulk_create_with_history, bulk_update_with_history
 
 from portal import workflow
-from portal.exports import FORMULA_STARTS, neutralise
+from portal.exports import neutralise, restore
 from portal.models import (
     Extension,
     InvestmentCategory,
@@ -69,11 +69,8 @@ class TextWidget(RequiredMixin, widgets.Widget):
     def clean(self, value, row=None, **kwargs):
         if self.empty(value):
             return ""
-        text = str(value).strip()
         # Undo the apostrophe our exports put before a formula-like text (round trips keep it).
-        if text.startswith("'") and text[1:2] and text[1] in FORMULA_STARTS:
-            return text[1:]
-        return text
+        return restore(str(value).strip())
 
 
 class ChoiceWidget(RequiredMixin, widgets.Widget):
@@ -193,7 +190,7 @@ class CodeWidget(RequiredMixin, widgets.Widget):
             return None
         if self.cache is None:
             self.load()
-        key = str(value).strip()
+        key = restore(str(value).strip())  # a code exported as '=X (portal.exports)
         try:
             return self.cache[key]
         except KeyError:
