@@ -24,7 +24,8 @@ from django.utils import timezone, translation
 
 from portal.middleware import ACTIVITY_WRITE_SECONDS, LAST_ACTIVITY
 from portal.models import InvestmentLine, Report, ReportStatus
-from tests.partner_world import complete, report_url, save
+from tests.forms_support import form_data
+from tests.partner_world import complete, fill, report_url, save
 
 ROOT = Path(__file__).resolve().parent.parent
 TEMPLATES = ROOT / "templates"
@@ -457,3 +458,73 @@ def test_a_submission_stands_when_the_receipt_cannot_be_sent(
     assert response.status_code == 302
     assert Report.objects.get(partner=world.alpha).status == ReportStatus.SUBMITTED
     assert "SMTPServerDisconnected" in caplog.text
+
+
+# --- A form posted after the session ended ------------------------------------------------------
+
+
+def end_session(client):
+    Session.objects.filter(session_key=client.session.session_key).update(
+        expire_date=timezone.now() - timezone.timedelta(seconds=1)
+    )
+
+
+def post_after_the_session_ended(client, world):
+    url = report_url(world)
+    data = fill(world, form_data(client.get(url)), **complete(world))
+    data["action"] = "save"
+    end_session(client)
+    return url, client.post(url, data)
+
+
+def sign_in_again(client, next_url):
+    """The sign-in page the expired post was sent to, filled in as a person does."""
+    data = form_data(client.get(next_url), form_id="login-form")
+    data.update({"username": "marie", "password": "pw-Alpha-2026"})
+    return client.post(next_url, data)
+
+
+def test_what_was_typed_when_the_session_ended_is_shown_again_after_signing_in(
+    partner_client, world
+):
+    url, expired = post_after_the_session_ended(partner_client, world)
+    assert expired.status_code == 302
+    assert expired.url == f"{reverse('login')}?next={url}"
+    assert not Report.objects.filter(partner=world.alpha).exists()  # nothing saved
+
+    assert sign_in_again(partner_client, expired.url).url == url
+    page = partner_client.get(url)
+
+    html = page.content.decode()
+    assert "Votre session avait expiré" in html
+    assert 'value="12 345,67"' in html and 'value="Produit Alpha"' in html
+    assert not Report.objects.filter(partner=world.alpha).exists()  # still not saved
+    data = form_data(page)
+    data["action"] = "save"
+    assert partner_client.post(url, data).status_code == 302
+    amounts = sorted(InvestmentLine.objects.values_list("amount", flat=True))
+    assert [str(a) for a in amounts] == ["1000.50", "12345.67"]
+
+
+def test_what_was_typed_is_shown_once(partner_client, world):
+    url, expired = post_after_the_session_ended(partner_client, world)
+    sign_in_again(partner_client, expired.url)
+    partner_client.get(url)
+
+    again = partner_client.get(url).content.decode()
+
+    assert "Votre session avait expiré" not in again and "12 345,67" not in again
+
+
+def test_a_report_saved_meanwhile_is_not_overwritten_by_what_was_kept(partner_client, world):
+    url, expired = post_after_the_session_ended(partner_client, world)
+    colleague = Client()
+    colleague.force_login(world.colleague)
+    save(colleague, world, own_amounts=[("materials", "other", "5")])
+    sign_in_again(partner_client, expired.url)
+
+    page = partner_client.get(url).content.decode()
+
+    assert "Quelqu'un a enregistré ce rapport pendant que vous le modifiiez" in page
+    assert "12 345,67" in page  # what they typed, as text, to copy
+    assert [str(a) for a in InvestmentLine.objects.values_list("amount", flat=True)] == ["5.00"]

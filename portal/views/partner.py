@@ -18,6 +18,7 @@ from django_tables2 import RequestConfig
 
 from portal import reporting
 from portal.forms import ReportForms
+from portal.middleware import expired_post, keeps_expired_post
 from portal.models import Partner, Project, Report, Sector
 from portal.tables import PartnerProjectTable, PartnerReportTable
 
@@ -25,8 +26,16 @@ SESSION_PARTNER = "portal_partner"
 ADD_ROWS = re.compile(r"(inv|prod)-\d+")  # the formsets a no-JavaScript « add a row » names
 
 
+def no_such_code(*parts):
+    """404 for an address part with a NUL character: no code holds one, and PostgreSQL refuses
+    it even in a query (DataError, a server error)."""
+    if any("\x00" in part for part in parts):
+        raise Http404
+
+
 def user_partner(request, code):
     """The user's partner with this code, or 404 (another organisation's code included)."""
+    no_such_code(code)
     partner = Partner.objects.for_user(request.user).filter(code=code).first()
     if partner is None:
         raise Http404
@@ -37,6 +46,7 @@ def user_partner(request, code):
 
 def partner_period(partner, programme, label):
     """A period the partner reports in, or 404 (a period of a programme it is not part of)."""
+    no_such_code(programme, label)
     period = (
         reporting.partner_periods(partner).filter(programme__code=programme, label=label).first()
     )
@@ -94,6 +104,7 @@ def dashboard(request, partner):
     )
 
 
+@keeps_expired_post
 @login_required
 def report(request, partner, programme, period):
     partner = user_partner(request, partner)
@@ -102,7 +113,11 @@ def report(request, partner, programme, period):
         return _save(request, ReportPage(partner, period))
     if request.method not in ("GET", "HEAD"):
         return HttpResponseNotAllowed(["GET", "HEAD", "POST"])
-    return ReportPage(partner, period).render(request)
+    page = ReportPage(partner, period)
+    kept = expired_post(request)
+    if kept is not None:
+        return _restore(request, page, kept)
+    return page.render(request)
 
 
 class ReportPage:
@@ -166,18 +181,9 @@ def _save(request, page):
     posted = page.forms(data=request.POST)
     if not page.window.editable:
         return page.render(request, refused=page.window.reason, typed=posted.typed(), status=409)
-    try:
-        version = int(request.POST.get("version", ""))
-    except ValueError:
-        version = None
-    token = request.POST.get("token", "")
+    version, token = _loaded(request.POST)
     if reporting.is_stale(page.report, page.saved, version=version, token=token):
-        stale = reporting.StaleReport(
-            page.report or Report(partner=page.partner, period=page.period, version=0),
-            version,
-            reporting.stale_changes(page.report, version),
-        )
-        return page.render(request, stale=stale, typed=posted.typed(), status=409)
+        return page.render(request, stale=_stale(page, version), typed=posted.typed(), status=409)
     if posted.tampered():
         return page.render(
             request,
@@ -233,3 +239,40 @@ def _save(request, page):
         if action.startswith("add:") and ADD_ROWS.fullmatch(prefix):
             return redirect(f"{request.path}?more={prefix}#{prefix}")
     return redirect(request.path)
+
+
+def _loaded(data):
+    """The report as the page that posted `data` showed it: (version, lines' fingerprint)."""
+    try:
+        version = int(data.get("version", ""))
+    except ValueError:
+        version = None
+    return version, data.get("token", "")
+
+
+def _stale(page, version):
+    report = page.report or Report(partner=page.partner, period=page.period, version=0)
+    return reporting.StaleReport(report, version, reporting.stale_changes(page.report, version))
+
+
+def _restore(request, page, data):
+    """What the person posted after their session had expired, shown back once they are signed in
+    again: in the form, never saved by itself. As for a save, a report that changed since their
+    page was loaded shows what changed and what they typed."""
+    posted = page.forms(data=data)
+    if not page.window.editable:
+        return page.render(request, refused=page.window.reason, typed=posted.typed())
+    version, token = _loaded(data)
+    if reporting.is_stale(page.report, page.saved, version=version, token=token):
+        return page.render(request, stale=_stale(page, version), typed=posted.typed())
+    if posted.tampered():
+        return page.render(request)
+    posted.is_valid()  # what needs correcting shows next to its field
+    messages.warning(
+        request,
+        _(
+            "Votre session avait expiré. Ce que vous aviez saisi est rétabli ci-dessous, mais "
+            "n'est pas encore enregistré : vérifiez-le, puis enregistrez."
+        ),
+    )
+    return page.render(request, forms=posted)
