@@ -528,3 +528,17 @@ def test_a_report_saved_meanwhile_is_not_overwritten_by_what_was_kept(partner_cl
     assert "Quelqu'un a enregistré ce rapport pendant que vous le modifiiez" in page
     assert "12 345,67" in page  # what they typed, as text, to copy
     assert [str(a) for a in InvestmentLine.objects.values_list("amount", flat=True)] == ["5.00"]
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "/fr-ca/highlights/PSM%00NUM/",
+        "/fr-ca/highlights/PSM-NUM/2019%002020/",
+        "/fr-ca/highlights/PSM-NUM/2019-2020/export.c%00sv",
+        "/api/highlights/PSM-NUM/2019-2020%00.json",
+        "/fr-ca/partner/ALPHA%00/",
+    ],
+)
+def test_a_nul_character_in_an_address_is_a_404_not_a_server_error(partner_client, url):
+    assert partner_client.get(url).status_code == 404
