@@ -542,3 +542,16 @@ def test_a_report_saved_meanwhile_is_not_overwritten_by_what_was_kept(partner_cl
 )
 def test_a_nul_character_in_an_address_is_a_404_not_a_server_error(partner_client, url):
     assert partner_client.get(url).status_code == 404
+
+
+def test_passwords_are_stored_with_argon2id_and_older_ones_upgraded_at_sign_in(client, world):
+    from django.contrib.auth.hashers import PBKDF2PasswordHasher
+
+    world.user.password = PBKDF2PasswordHasher().encode("pw-Alpha-2026", "sel-de-test-1234")
+    world.user.save(update_fields=["password"])
+
+    response = client.post(reverse("login"), {"username": "marie", "password": "pw-Alpha-2026"})
+
+    assert response.status_code == 302
+    world.user.refresh_from_db()
+    assert world.user.password.startswith("argon2$argon2id$v=19$m=47104,t=1,p=1$")
