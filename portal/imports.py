@@ -13,6 +13,7 @@ both readers stop at the first row past the cap.
 import csv
 import io
 import posixpath
+import unicodedata
 import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -476,6 +477,8 @@ def import_dataset(resource_class, dataset, *, dry_run=False, name=""):
 
 
 def _clean_message(message):
-    if isinstance(message, ValidationError):
-        return " ".join(message.messages)
-    return " ".join(str(message).split())
+    """One line, and no control character from a cell (a terminal's escape sequence, in the
+    command's output): those are written as their code, `\\u001b`."""
+    text = " ".join(message.messages) if isinstance(message, ValidationError) else str(message)
+    text = " ".join(text.split())
+    return "".join(f"\\u{ord(c):04x}" if unicodedata.category(c) == "Cc" else c for c in text)

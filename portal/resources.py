@@ -6,6 +6,7 @@ import costs a constant number of queries per referenced object, not per row.
 """
 
 import datetime
+import re
 
 from django.core.exceptions import ValidationError
 from django.db.models import Prefetch
@@ -38,6 +39,7 @@ from portal.models import (
 from portal.numbers import parse_decimal
 
 IMPORT_REASON = "import"
+ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}", re.ASCII)
 
 
 def chunks(items, size):
@@ -47,6 +49,12 @@ def chunks(items, size):
 
 def is_empty(value):
     return value is None or (isinstance(value, str) and value.strip() == "")
+
+
+def printable(text):
+    """`text` as a one-line message quotes it: each invisible character (line break, tab, no-break
+    space, control character) written as its code, `\\u000a`."""
+    return "".join(char if char.isprintable() else f"\\u{ord(char):04x}" for char in text)
 
 
 # --- Widgets: the contract's spellings, strict, with messages people can act on. ---------------
@@ -126,8 +134,12 @@ class DateWidget(RequiredMixin, widgets.Widget):
             return value.date()
         if isinstance(value, datetime.date):
             return value
+        text = str(value).strip()
         try:
-            return datetime.date.fromisoformat(str(value).strip())
+            # fromisoformat alone takes 20190401 and 2019-W14-1 too: the contract says AAAA-MM-JJ.
+            if not ISO_DATE.fullmatch(text):
+                raise ValueError(text)
+            return datetime.date.fromisoformat(text)
         except ValueError:
             raise ValueError(
                 _("« %(value)s » n'est pas une date AAAA-MM-JJ.") % {"value": value}
@@ -257,8 +269,9 @@ class ContractResource(resources.ModelResource):
         expected = cls.columns()
         headers = [str(h).strip() for h in headers or []]
         missing = [c for c in expected if c not in headers]
-        unknown = [c for c in headers if c not in expected]
-        duplicated = sorted({c for c in headers if headers.count(c) > 1})
+        # Quoted on one line: a header cell may hold a line break (the command prints one line).
+        unknown = [printable(c) for c in headers if c not in expected]
+        duplicated = sorted({printable(c) for c in headers if headers.count(c) > 1})
         problems = []
         if missing:
             problems.append(_("colonnes manquantes : %(cols)s") % {"cols": ", ".join(missing)})

@@ -1,4 +1,5 @@
-"""Who is asking, as far as the server can tell: the client's address behind the reverse proxies.
+"""Who is asking, as far as the server can tell: the client's address behind the reverse proxies,
+and the username a sign-in's failures are counted for (django-axes).
 
 With TRUSTED_PROXY_COUNT proxies in front of the portal, each appending the address it received
 the request from to X-Forwarded-For, the client is the entry that the farthest trusted proxy
@@ -29,3 +30,13 @@ def client_ip(request):
         except ValueError:
             continue
     return None
+
+
+def lockout_username(request, credentials=None):
+    """The username typed at a sign-in, as django-axes records it: cut to the 255 characters its
+    table holds (a longer one was a server error on PostgreSQL)."""
+    field = str(settings.AXES_USERNAME_FORM_FIELD)
+    typed = (credentials or {}).get(field)
+    if typed is None and request is not None:
+        typed = request.POST.get(field, "")
+    return str(typed or "")[:255]

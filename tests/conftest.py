@@ -36,12 +36,14 @@ def _hypothesis_profiles():
     tried again first."""
     import os
 
-    from hypothesis import HealthCheck
+    from hypothesis import HealthCheck, Phase
     from hypothesis import settings as profiles
 
     common = {
         "deadline": None,  # a request's time varies with the machine's load, not with the input
         "suppress_health_check": [HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+        # No "explain" phase: with requests of a tenth of a second it takes minutes.
+        "phases": [Phase.explicit, Phase.reuse, Phase.generate, Phase.target, Phase.shrink],
     }
     profiles.register_profile("ci", derandomize=True, database=None, max_examples=10, **common)
     profiles.register_profile("deep", max_examples=400, **common)

@@ -438,3 +438,37 @@ def test_sectors_and_participations_round_trip_by_code():
     dataset = RESOURCES["sectors"]().export()
 
     assert dataset.dict == [{"code": "SANTE", "name_fr": sector.name_fr, "name_en": sector.name_en}]
+
+
+@pytest.mark.parametrize("written", ["20190401", "2019-W14-1", "2019-4-1", "2019-04-01T00:00"])
+def test_dates_are_refused_unless_written_yyyy_mm_dd(tmp_path, written):
+    call_command("import_data", "programmes", str(FIXTURES / "programmes.csv"))
+    path = write_csv(
+        tmp_path,
+        "periods.csv",
+        "programme,label,start,end,deadline,extended_deadline,extension_reason\n"
+        f"PSM-NUM,2030-2031,{written},2031-03-31,2031-05-31,,\n",
+    )
+    stderr = io.StringIO()
+
+    with pytest.raises(CommandError):
+        call_command("import_data", "periods", str(path), stderr=stderr)
+
+    assert f"row 1, column start: « {written} » n'est pas une date AAAA-MM-JJ." in stderr.getvalue()
+
+
+def test_control_characters_of_a_cell_are_written_as_codes_in_the_messages(tmp_path):
+    path = write_csv(tmp_path, "sectors.csv", "code,name_fr,name_en\nX\x1b[31mY,Nom,Name\n")
+    call_command("import_data", "sectors", str(path))  # a code may hold them: it is imported
+    bad = write_csv(
+        tmp_path,
+        "partners.csv",
+        "code,name,kind,quebec\nP1,Nom,\x1b[2Jsme,true\n",
+    )
+    stderr = io.StringIO()
+
+    with pytest.raises(CommandError):
+        call_command("import_data", "partners", str(bad), stderr=stderr)
+
+    assert "\x1b" not in stderr.getvalue()
+    assert "\\u001b[2Jsme" in stderr.getvalue()
