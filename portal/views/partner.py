@@ -26,16 +26,8 @@ SESSION_PARTNER = "portal_partner"
 ADD_ROWS = re.compile(r"(inv|prod)-\d+")  # the formsets a no-JavaScript « add a row » names
 
 
-def no_such_code(*parts):
-    """404 for an address part with a NUL character: no code holds one, and PostgreSQL refuses
-    it even in a query (DataError, a server error)."""
-    if any("\x00" in part for part in parts):
-        raise Http404
-
-
 def user_partner(request, code):
     """The user's partner with this code, or 404 (another organisation's code included)."""
-    no_such_code(code)
     partner = Partner.objects.for_user(request.user).filter(code=code).first()
     if partner is None:
         raise Http404
@@ -46,7 +38,6 @@ def user_partner(request, code):
 
 def partner_period(partner, programme, label):
     """A period the partner reports in, or 404 (a period of a programme it is not part of)."""
-    no_such_code(programme, label)
     period = (
         reporting.partner_periods(partner).filter(programme__code=programme, label=label).first()
     )
