@@ -1,15 +1,18 @@
 """Gunicorn's settings for `make serve`, read from the environment (README, "Deployment").
 
-Sync workers, one request at a time each: WEB_CONCURRENCY of them (default 2 per core plus one).
-Each worker opens its own database pool on its first request (nothing is preloaded before the
-fork, so no connection is shared between processes).
+Sync workers, one request at a time each: WEB_CONCURRENCY of them, by default one per core plus
+one. The portal's requests spend their time computing (templates, forms), not waiting: on our
+2-core machines, with PostgreSQL beside it, 3 workers answered the load test's 50 people with a
+p95 of 174-227 ms, where gunicorn's usual 2 per core plus one (5) gave 288-414 ms for the same
+throughput (bench/README.md, "Load test"). Each worker opens its own database pool on its first
+request (nothing is preloaded before the fork, so no connection is shared between processes).
 """
 
 import multiprocessing
 import os
 
 bind = os.getenv("BIND", f"127.0.0.1:{os.getenv('PORT', '8000')}")
-workers = int(os.getenv("WEB_CONCURRENCY", multiprocessing.cpu_count() * 2 + 1))
+workers = int(os.getenv("WEB_CONCURRENCY", multiprocessing.cpu_count() + 1))
 threads = int(os.getenv("GUNICORN_THREADS", "1"))
 # A worker silent for this long is killed and replaced; its request's transaction is rolled back.
 timeout = int(os.getenv("GUNICORN_TIMEOUT", "60"))
