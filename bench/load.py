@@ -444,10 +444,11 @@ class Person:
         return status, path, content
 
     def post(self, step, path, form):
+        """POST, then the page it redirects to (empty when that page did not come)."""
         status, location, content = self.request(step, "POST", path, form)
         if status in (302, 303) and location:
             follow_status, final, page = self.get(f"{step} → page", urlsplit(location).path)
-            return status, final, page
+            return status, final, page if follow_status == 200 else b""
         return status, path, content
 
     def think(self):
@@ -542,7 +543,9 @@ class Person:
                 data["action"] = action
                 status, _path, after = self.post(action, self.report_path(), data)
                 if status == 302:
-                    page = after
+                    # Done; the page after it may not have come (a worker killed, the database
+                    # away): reloaded then, as a person would.
+                    page = after if usable(after) else self.reload("report page (retry)")
                     break
                 self.retry(f"{action}: {status}", attempt)
                 page = self.reload("report page (retry)")
@@ -557,7 +560,7 @@ class Person:
         restarting a worker or waiting for its database)."""
         for attempt in range(6):
             status, _path, page = self.get(step, self.report_path())
-            if status == 200 and b'id="report-form"' in page or SUBMITTED in page:
+            if status == 200 and usable(page):
                 return page
             self.retry(f"{step}: {status}", attempt)
         raise Failure(f"{step}: no page after retries")
@@ -581,6 +584,11 @@ class Failure(Exception):
 
 
 SUBMITTED = "a été soumis".encode()  # what the report page says once it is submitted
+
+
+def usable(page):
+    """A report page: its form, or the word that it is submitted."""
+    return b'id="report-form"' in page or SUBMITTED in page
 
 
 def csrf_token(page):
