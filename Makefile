@@ -45,6 +45,8 @@ run: migrate messages
 # host), and a database that lacks some is refused.
 serve: export DEBUG ?= 0
 serve: $(VENV)/.installed messages
+	@test -f locale/en/LC_MESSAGES/django.mo || \
+		(echo "The English interface is not compiled: install GNU gettext (apt-get install gettext)."; exit 1)
 	@$(BIN)/python manage.py migrate --check >/dev/null || \
 		(echo "The database lacks migrations: run 'make migrate' (from one host) first."; exit 1)
 	$(BIN)/python manage.py collectstatic --noinput -v0

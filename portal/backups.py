@@ -31,6 +31,9 @@ MAGIC = {POSTGRESQL: b"PGDMP", SQLITE: b"SQLite format 3\x00"}
 DUMPED_TABLE = re.compile(r"^\d+; \d+ \d+ TABLE \S+ (\S+) ", re.MULTILINE)
 # Every portal database has it; a dump or an SQLite file without it is someone else's.
 MIGRATIONS_TABLE = "django_migrations"
+# Its rows are not kept: they would be sessions (sign-ins) still open an hour after the backup,
+# valid again once it is restored. A restore signs everyone out.
+SESSIONS_TABLE = "django_session"
 
 
 class BackupError(Exception):
@@ -248,6 +251,7 @@ def dump_postgresql(target):
         "--format=custom",
         "--no-owner",
         "--no-privileges",
+        f"--exclude-table-data={SESSIONS_TABLE}",
         f"--file={target}",
         *arguments,
         environment=environment,
@@ -331,6 +335,8 @@ def copy_sqlite(target):
     copy = sqlite3.connect(target)
     try:
         connection.connection.backup(copy)
+        copy.execute(f'DELETE FROM "{SESSIONS_TABLE}"')
+        copy.commit()
     except sqlite3.Error as error:
         raise BackupError(_("La copie SQLite a échoué : %(error)s.") % {"error": error}) from None
     finally:

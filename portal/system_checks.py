@@ -19,6 +19,17 @@ def production_settings(app_configs, **kwargs):
                 id="psm.W001",
             )
         )
+    if getattr(settings, "SECURE_PROXY_SSL_HEADER", None) and settings.TRUSTED_PROXY_COUNT < 1:
+        problems.append(
+            Warning(
+                "SECURE_PROXY_SSL_HEADER says a reverse proxy is in front, but "
+                "TRUSTED_PROXY_COUNT is 0: every person would have the proxy's address, and five "
+                "failed sign-ins by anyone would lock a username out for everyone.",
+                hint="Set TRUSTED_PROXY_COUNT to the number of proxies that append to "
+                "X-Forwarded-For (1 for one nginx).",
+                id="psm.W004",
+            )
+        )
     if settings.DATABASES["default"]["ENGINE"] != "django.db.backends.postgresql":
         problems.append(
             Warning(

@@ -3,8 +3,8 @@
 Sync workers, one request at a time each: WEB_CONCURRENCY of them, by default one per core plus
 one. The portal's requests spend their time computing (templates, forms), not waiting: on our
 2-core machines, with PostgreSQL beside it, 3 workers answered the load test's 50 people with a
-p95 of 174-227 ms, where gunicorn's usual 2 per core plus one (5) gave 288-414 ms for the same
-throughput (bench/README.md, "Load test"). Each worker opens its own database pool on its first
+p95 of 149-307 ms (median of 5 runs: 233), where gunicorn's usual 2 per core plus one (5) gave
+288-414 ms for the same throughput (README.md, "Load and faults"). Each worker opens its own database pool on its first
 request (nothing is preloaded before the fork, so no connection is shared between processes).
 """
 

@@ -47,7 +47,8 @@ CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS")
 # HTTPS. In production the portal sits behind a reverse proxy that ends TLS: it must say so in a
 # header (SECURE_PROXY_SSL_HEADER=HTTP_X_FORWARDED_PROTO,https), which Django trusts only when set,
 # and TRUSTED_PROXY_COUNT says how many proxies append to X-Forwarded-For (the client's address,
-# for the sign-in lockout). Unset, both mean "no proxy": the header and X-Forwarded-For are ignored.
+# for the sign-in lockout), read only from a peer within TRUSTED_PROXIES (portal/security.py).
+# Unset, both mean "no proxy": the header and X-Forwarded-For are ignored.
 _proxy_ssl_header = env_list("SECURE_PROXY_SSL_HEADER")
 if _proxy_ssl_header:
     if len(_proxy_ssl_header) != 2:
@@ -56,6 +57,9 @@ if _proxy_ssl_header:
         )
     SECURE_PROXY_SSL_HEADER = tuple(_proxy_ssl_header)
 TRUSTED_PROXY_COUNT = env_int("TRUSTED_PROXY_COUNT", 0)
+TRUSTED_PROXIES = env_list(
+    "TRUSTED_PROXIES", "127.0.0.0/8,::1/128,10.0.0.0/8,172.16.0.0/12,192.168.0.0/16,fc00::/7"
+)
 SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", not DEBUG)
 SECURE_REDIRECT_EXEMPT = [r"^healthz$"]  # load balancers probe over plain HTTP
 SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE = LANGUAGE_COOKIE_SECURE = env_bool(
@@ -66,9 +70,8 @@ SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", not 
 # The directive only; listing a domain in browsers' preload lists is a separate, manual request.
 SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", not DEBUG)
 
-# Sessions live in the database (shared by every host of the portal), and end after
-# SESSION_IDLE_TIMEOUT seconds without a request (portal.middleware.SessionIdleTimeoutMiddleware).
-SESSION_ENGINE = os.getenv("SESSION_ENGINE", "django.contrib.sessions.backends.db")
+# Sessions live in the database (shared by every host of the portal; Django's default engine),
+# and end after SESSION_IDLE_TIMEOUT seconds without a request (portal.middleware).
 SESSION_COOKIE_AGE = env_int("SESSION_IDLE_TIMEOUT", 3600)
 
 INSTALLED_APPS = [
@@ -159,7 +162,8 @@ DATABASES = {
 # PostgreSQL connection pool (psycopg_pool), one per server process; on by default in production.
 # With CONN_HEALTH_CHECKS (above) Django has the pool check each connection as it is taken, so that
 # a restarted database costs no request an error once it is back.
-DB_POOL_MAX_SIZE = env_int("DB_POOL_MAX_SIZE", 0 if DEBUG else 4)
+# A sync worker uses one connection at a time: as many as its threads.
+DB_POOL_MAX_SIZE = env_int("DB_POOL_MAX_SIZE", 0 if DEBUG else env_int("GUNICORN_THREADS", 1))
 if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql" and DB_POOL_MAX_SIZE > 0:
     DATABASES["default"]["CONN_MAX_AGE"] = 0  # the pool keeps the connections
     DATABASES["default"].setdefault("OPTIONS", {})["pool"] = {

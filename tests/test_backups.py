@@ -15,6 +15,7 @@ import pytest
 from django.apps import apps
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
+from django.contrib.sessions.models import Session
 from django.core.management import call_command
 from django.core.management.base import CommandError
 from django.db import connection
@@ -285,3 +286,15 @@ def test_the_password_is_never_on_the_command_line():
         "--username=psm",
     ]
     assert environment == {"PGPASSWORD": "s3cret", "PGSSLMODE": "require"}
+
+
+@committed
+def test_open_sessions_are_not_kept_in_a_backup(tmp_path, client):
+    client.force_login(get_user_model().objects.create_user("marie", "marie@x.example", "x"))
+    assert Session.objects.count() == 1
+    path = backup(tmp_path)
+
+    restore(path)
+
+    assert Session.objects.count() == 0  # nobody is signed in again by a restore
+    assert get_user_model().objects.filter(username="marie").exists()

@@ -191,7 +191,9 @@ class TestAdminReadsFilesLikeTheCommand:
     def test_the_row_cap_applies(self, staff):
         response = self.upload(staff, "code,name,kind,quebec\nA1,Alpha,sme,oui\nA2,B,sme,non\n")
 
-        assert "Trop de lignes (2 ; maximum 1)" in response.content.decode()
+        assert (
+            "Trop de lignes : plus de 1 lignes de données, le maximum." in response.content.decode()
+        )
         assert Partner.objects.count() == 0
 
 

@@ -140,7 +140,11 @@ def request_from(peer, forwarded=None):
         (2, "10.0.0.1", "1.2.3.4, 203.0.113.7, 10.0.0.9", "203.0.113.7"),
         (2, "10.0.0.1", "203.0.113.7", "10.0.0.1"),  # fewer entries than proxies: the peer
         (1, "10.0.0.1", "not-an-address", "10.0.0.1"),
-        (1, "10.0.0.1", "2001:db8::7", "2001:db8::7"),
+        (1, "203.0.113.50", "198.51.100.1", "203.0.113.50"),  # a peer that is not a proxy
+        (1, "::ffff:10.0.0.1", "203.0.113.7", "203.0.113.7"),  # a dual-stack socket's peer
+        (1, "10.0.0.1", "2001:db8:1:2:aaaa::7", "2001:db8:1:2::"),  # IPv6: its /64
+        (0, "2001:db8:1:2:bbbb::9", None, "2001:db8:1:2::"),
+        (0, "::1", None, "::1"),
     ],
 )
 def test_the_client_address_is_read_behind_the_configured_proxies(
@@ -212,3 +216,11 @@ def test_choosing_a_new_password_by_email_unlocks(client, person):
 
     assert not AccessAttempt.objects.filter(username="marie@alpha.example").exists()
     assert sign_in(client, "Nouveau-mot-2026!").status_code == 302
+
+
+def test_walking_through_ones_own_ipv6_network_gives_no_new_attempts(client, person):
+    codes = [
+        sign_in(client, "faux", REMOTE_ADDR=f"2001:db8:1:2::{n}").status_code for n in range(1, 6)
+    ]
+
+    assert codes == [200, 200, 200, 200, 429]

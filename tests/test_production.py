@@ -22,7 +22,7 @@ from django.test import Client
 from django.urls import NoReverseMatch, URLPattern, URLResolver, get_resolver, reverse
 from django.utils import timezone, translation
 
-from portal.middleware import ACTIVITY_WRITE_SECONDS, LAST_ACTIVITY
+from portal.middleware import ACTIVITY_WRITE_SECONDS, EXPIRED_POST, LAST_ACTIVITY, MAX_KEPT_BYTES
 from portal.models import InvestmentLine, Report, ReportStatus
 from tests.forms_support import form_data
 from tests.partner_world import complete, fill, report_url, save
@@ -93,6 +93,7 @@ def test_check_deploy_passes_under_the_production_settings():
         ({"SECURE_SSL_REDIRECT": "0"}, "security.W008"),
         ({"SECRET_KEY": "short"}, "security.W009"),
         ({"SECURE_PROXY_SSL_HEADER": None}, "psm.W001"),
+        ({"TRUSTED_PROXY_COUNT": "0"}, "psm.W004"),
         ({"DATABASE_URL": None}, "psm.W002"),
         ({"EMAIL_HOST": None}, "psm.W003"),
     ],
@@ -165,7 +166,7 @@ def test_production_settings_resolve_to_a_hardened_portal():
     )
     database = values["DATABASES"]["default"]
     assert database["CONN_MAX_AGE"] == 0
-    assert database["OPTIONS"]["pool"]["max_size"] == 4
+    assert database["OPTIONS"]["pool"]["max_size"] == 1  # a sync worker, one thread
     assert values["AXES_FAILURE_LIMIT"] == 5
     assert values["AXES_COOLOFF_TIME"] == "0:15:00"
     assert values["AXES_LOCKOUT_PARAMETERS"] == [["username", "ip_address"]]
@@ -174,7 +175,7 @@ def test_production_settings_resolve_to_a_hardened_portal():
 
 def test_the_environment_tunes_the_pool_and_the_idle_timeout():
     values = resolved_settings(
-        DB_POOL_MAX_SIZE="8", SESSION_IDLE_TIMEOUT="900", LOGIN_LOCKOUT_MINUTES="30"
+        GUNICORN_THREADS="8", SESSION_IDLE_TIMEOUT="900", LOGIN_LOCKOUT_MINUTES="30"
     )
 
     assert values["DATABASES"]["default"]["OPTIONS"]["pool"]["max_size"] == 8
@@ -555,3 +556,33 @@ def test_passwords_are_stored_with_argon2id_and_older_ones_upgraded_at_sign_in(c
     assert response.status_code == 302
     world.user.refresh_from_db()
     assert world.user.password.startswith("argon2$argon2id$v=19$m=47104,t=1,p=1$")
+
+
+def test_an_anonymous_post_keeps_nothing(client, world):
+    before = Session.objects.count()
+
+    response = client.post(report_url(world), {"inv-1-TOTAL_FORMS": "1", "x": "y" * 10_000})
+
+    assert response.status_code == 302
+    assert Session.objects.count() == before  # no session written for nobody's work
+
+
+def test_what_one_person_typed_is_not_shown_to_the_next_one_on_that_browser(partner_client, world):
+    url, expired = post_after_the_session_ended(partner_client, world)
+    data = form_data(partner_client.get(expired.url), form_id="login-form")
+    data.update({"username": "jean", "password": "pw-Jean-2026"})
+    partner_client.post(expired.url, data)  # Jean, Marie's colleague, signs in there
+
+    page = partner_client.get(url).content.decode()
+
+    assert "Votre session avait expiré" not in page and "12 345,67" not in page
+    assert EXPIRED_POST not in partner_client.session
+
+
+def test_a_post_too_big_to_keep_is_not_kept(partner_client, world):
+    url = report_url(world)
+    end_session(partner_client)
+
+    partner_client.post(url, {"action": "save", "note": "x" * (MAX_KEPT_BYTES + 1)})
+
+    assert EXPIRED_POST not in partner_client.session

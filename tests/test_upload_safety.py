@@ -31,7 +31,7 @@ from django.utils import translation
 from openpyxl import Workbook, load_workbook
 
 from portal import exports, imports
-from portal.admin import UPLOAD_PREFIX
+from portal.admin_imports import UPLOAD_PREFIX
 from portal.highlights import PARTNERS, PRODUCTS, figure_rows
 from portal.models import Partner, Period, ProductLine, Programme, Sector
 

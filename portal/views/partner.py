@@ -170,11 +170,10 @@ def _save(request, page):
     """Save (and with « Soumettre », submit) what the person typed, or say why not: a page that is
     read-only or stale is answered 409 with what they typed, nothing is half-written."""
     posted = page.forms(data=request.POST)
-    if not page.window.editable:
-        return page.render(request, refused=page.window.reason, typed=posted.typed(), status=409)
     version, token = _loaded(request.POST)
-    if reporting.is_stale(page.report, page.saved, version=version, token=token):
-        return page.render(request, stale=_stale(page, version), typed=posted.typed(), status=409)
+    not_now = _cannot_save(page, posted, version, token)
+    if not_now:
+        return page.render(request, **not_now, status=409)
     if posted.tampered():
         return page.render(
             request,
@@ -241,9 +240,17 @@ def _loaded(data):
     return version, data.get("token", "")
 
 
-def _stale(page, version):
-    report = page.report or Report(partner=page.partner, period=page.period, version=0)
-    return reporting.StaleReport(report, version, reporting.stale_changes(page.report, version))
+def _cannot_save(page, posted, version, token):
+    """Why what was posted from a page loaded at (`version`, `token`) cannot be saved now, as the
+    page's arguments (the reason, and what was typed so that nothing is lost); None when it can:
+    the report is read-only now, or it changed since that page was loaded."""
+    if not page.window.editable:
+        return {"refused": page.window.reason, "typed": posted.typed()}
+    if reporting.is_stale(page.report, page.saved, version=version, token=token):
+        report = page.report or Report(partner=page.partner, period=page.period, version=0)
+        changes = reporting.stale_changes(page.report, version)
+        return {"stale": reporting.StaleReport(report, version, changes), "typed": posted.typed()}
+    return None
 
 
 def _restore(request, page, data):
@@ -251,11 +258,9 @@ def _restore(request, page, data):
     again: in the form, never saved by itself. As for a save, a report that changed since their
     page was loaded shows what changed and what they typed."""
     posted = page.forms(data=data)
-    if not page.window.editable:
-        return page.render(request, refused=page.window.reason, typed=posted.typed())
-    version, token = _loaded(data)
-    if reporting.is_stale(page.report, page.saved, version=version, token=token):
-        return page.render(request, stale=_stale(page, version), typed=posted.typed())
+    not_now = _cannot_save(page, posted, *_loaded(data))
+    if not_now:
+        return page.render(request, **not_now)
     if posted.tampered():
         return page.render(request)
     posted.is_valid()  # what needs correcting shows next to its field
