@@ -636,6 +636,7 @@ class Run:
 
     def drive(self, people):
         threads = []
+        self.load_average = [os.getloadavg()[0]]  # other work on the machine shows here
         cpu = time.process_time()
         self.started = time.perf_counter()
         for n, person in enumerate(people):
@@ -647,6 +648,7 @@ class Run:
             thread.join()
         self.elapsed = time.perf_counter() - self.started
         self.client_cpu = time.process_time() - cpu  # this process's share of the 2 cores
+        self.load_average.append(os.getloadavg()[0])
 
     def _arrive(self, person, delay):
         time.sleep(delay)
@@ -664,6 +666,7 @@ class Run:
             "seconds": round(self.elapsed, 2),
             "requests_per_second": round(len(samples) / self.elapsed, 1) if self.elapsed else 0,
             "client_cpu_seconds": round(self.client_cpu, 1),
+            "load_average_before_after": [round(x, 2) for x in self.load_average],
             "p50_ms": round(percentile(times, 0.50) or 0, 1),
             "p95_ms": round(percentile(times, 0.95) or 0, 1),
             "p99_ms": round(percentile(times, 0.99) or 0, 1),
@@ -744,7 +747,11 @@ def print_summary(title, stats, database, people):
         f"{stats['requests_per_second']} requests/s; latency p50 {stats['p50_ms']} ms, "
         f"p95 {stats['p95_ms']} ms, p99 {stats['p99_ms']} ms, max {stats['max_ms']} ms"
     )
-    print(f"the load generator itself used {stats['client_cpu_seconds']} s of CPU")
+    before, after = stats["load_average_before_after"]
+    print(
+        f"the load generator itself used {stats['client_cpu_seconds']} s of CPU; "
+        f"load average {before} before, {after} after"
+    )
     target = "met" if stats["p95_ms"] < P95_TARGET_MS else "MISSED"
     print(f"errors {stats['errors']} {stats['error_statuses']}; p95 < {P95_TARGET_MS} ms: {target}")
     if stats["retries"]:
