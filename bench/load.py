@@ -34,7 +34,7 @@ from pathlib import Path
 from urllib.parse import urlencode, urlsplit
 
 sys.path[:0] = [str(Path(__file__).resolve().parent), str(Path(__file__).resolve().parent.parent)]
-from run import create_database, database_url, drop_database, refuse_development_database  # noqa: E402
+import run as bench  # noqa: E402 (bench/run.py: the database and the environment of a child)
 
 ROOT = Path(__file__).resolve().parent.parent
 OUT = ROOT / "bench" / "out"
@@ -100,18 +100,14 @@ def percentile(values, share):
 
 
 def child_env(url, **extra):
-    env = dict(os.environ)
+    """bench/run.py's environment of a child (DEBUG off, the load database), served on the
+    loopback, without e-mail: no SMTP server here, the receipts are built and dropped (a real one
+    adds its own latency to each submission, after the commit)."""
+    env = bench.child_env(url)
     env.update(
         {
-            "DATABASE_URL": url,
-            "DJANGO_SETTINGS_MODULE": "psm.settings",
-            "DEBUG": "0",
-            "SECRET_KEY": "load-test-only-not-a-secret-" + "x" * 40,
-            "PYTHONPATH": str(ROOT),
             "ALLOWED_HOSTS": "127.0.0.1,localhost",
             "EMAIL_HOST": "",
-            # No SMTP server here: the receipts are built and dropped (a real one adds its own
-            # latency to each submission, after the commit).
             "EMAIL_BACKEND": "django.core.mail.backends.dummy.EmailBackend",
         }
     )
@@ -687,11 +683,11 @@ class Run:
 
 def prepare(args, log_name="load-server.log"):
     """Database, world and server: (url, world, server process)."""
-    url = database_url(args.server, args.db_name)
-    refuse_development_database(url)
+    url = bench.database_url(args.server, args.db_name)
+    bench.refuse_development_database(url)
     OUT.mkdir(parents=True, exist_ok=True)
     say(f"database {url}: drop if it exists, create, migrate, {args.users} partners")
-    create_database(args.server, args.db_name)
+    bench.create_database(args.server, args.db_name)
     world = run_child("setup", {"users": args.users}, url)
     say(f"make serve on 127.0.0.1:{args.port} (log: bench/out/{log_name})")
     server = start_server(url, args.port, args.workers, OUT / log_name)
@@ -792,7 +788,7 @@ def main(args):
         if args.keep:
             say(f"database {url} kept (--keep)")
         else:
-            drop_database(args.server, args.db_name)
+            bench.drop_database(args.server, args.db_name)
     print_summary(
         f"{args.users} users, think {args.think} s, ramp {args.ramp} s", stats, database, people
     )
