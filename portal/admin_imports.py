@@ -164,6 +164,7 @@ class ContractAdmin(ImportExportModelAdmin):
     import_formats = [ContractCSV, ContractXLSX]
     export_formats = [CSV, ContractExportXLSX]
     import_form_class = ContractImportForm
+    import_template_name = "admin/portal/import.html"  # errors without their traceback
     tmp_storage_class = UploadStorage
 
     def add_data_read_fail_error_to_form(self, form, e):

@@ -187,6 +187,14 @@ class TestAdminReadsFilesLikeTheCommand:
         assert response.status_code == 200
         assert "import_file_name" in response.content.decode()  # the confirmation step
 
+    def test_wrong_columns_are_named_without_a_traceback(self, staff):
+        response = self.upload(staff, "code,nom,kind,quebec\nA1,Alpha,sme,oui\n")
+
+        page = response.content.decode()
+        assert "colonnes manquantes : name" in page
+        assert "Traceback" not in page and 'File "' not in page
+        assert not Partner.objects.filter(code="A1").exists()
+
     @override_settings(IMPORT_MAX_ROWS=1)
     def test_the_row_cap_applies(self, staff):
         response = self.upload(staff, "code,name,kind,quebec\nA1,Alpha,sme,oui\nA2,B,sme,non\n")
